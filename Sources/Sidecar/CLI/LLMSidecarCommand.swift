@@ -1,0 +1,19 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import ArgumentParser
+
+/// `llm-sidecar`: the command-line entry point.
+@main
+struct LLMSidecarCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "llm-sidecar",
+        abstract: "A localhost proxy that lets OpenAI SDK clients use OpenAI, DeepSeek, Qwen and other providers.",
+        subcommands: [ServeCommand.self, CheckConfigCommand.self],
+        defaultSubcommand: ServeCommand.self
+    )
+}

@@ -1,0 +1,30 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+/// One thing wrong with a configuration file, located by file, line and field path.
+struct ConfigurationProblem: Sendable, Hashable, CustomStringConvertible {
+    var file: String
+    var line: Int?
+    /// The dotted path of the field (`providers.deepseek.base_url`); empty for the whole file.
+    var field: String
+    var message: String
+
+    var description: String {
+        let location = self.line.map { "\(self.file):\($0)" } ?? self.file
+        return self.field.isEmpty ? "\(location): \(self.message)" : "\(location): \(self.field): \(self.message)"
+    }
+}
+
+/// A configuration that cannot be used, with every problem found in it (not just the first).
+struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    var problems: [ConfigurationProblem]
+
+    var description: String {
+        let noun = self.problems.count == 1 ? "problem" : "problems"
+        return (["invalid configuration (\(self.problems.count) \(noun)):"] + self.problems.map { "  \($0)" }).joined(separator: "\n")
+    }
+}

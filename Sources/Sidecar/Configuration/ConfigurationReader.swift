@@ -1,0 +1,185 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Foundation
+import Yams
+
+/// Reads typed values out of a YAML tree and collects every problem instead of stopping at the first.
+///
+/// Strings are `${VAR}`-interpolated from the environment (`${VAR:-default}` gives a default);
+/// an unset variable without a default is a problem. Unknown keys are problems too, so a typo
+/// such as `base_ulr` is reported rather than silently ignored.
+struct ConfigurationReader {
+    /// A YAML node and the dotted path that leads to it.
+    struct Value {
+        var node: Node
+        var path: String
+
+        func child(_ key: String) -> String { self.path.isEmpty ? key : "\(self.path).\(key)" }
+    }
+
+    let file: String
+    let environment: [String: String]
+    private(set) var problems: [ConfigurationProblem] = []
+
+    init(file: String, environment: [String: String]) {
+        self.file = file
+        self.environment = environment
+    }
+
+    mutating func report(_ value: Value?, path: String? = nil, _ message: String) {
+        self.problems.append(
+            ConfigurationProblem(file: self.file, line: value?.node.mark?.line, field: path ?? value?.path ?? "", message: message)
+        )
+    }
+
+    /// The entries of a mapping, in file order; reports keys not in `allowedKeys` (when given).
+    mutating func mapping(_ value: Value, allowedKeys: Set<String>? = nil) -> [(key: String, value: Value)] {
+        guard case .mapping(let mapping) = value.node else {
+            self.report(value, "must be a mapping of keys to values")
+            return []
+        }
+        var entries: [(key: String, value: Value)] = []
+        for (keyNode, valueNode) in mapping {
+            guard let key = keyNode.string else {
+                self.report(Value(node: keyNode, path: value.path), "keys must be strings")
+                continue
+            }
+            let child = Value(node: valueNode, path: value.child(key))
+            if let allowedKeys, !allowedKeys.contains(key) {
+                let known = allowedKeys.sorted().joined(separator: ", ")
+                self.report(child, "unknown field '\(key)' (known fields: \(known))")
+                continue
+            }
+            entries.append((key, child))
+        }
+        return entries
+    }
+
+    mutating func string(_ value: Value) -> String? {
+        guard case .scalar(let scalar) = value.node, value.node.null == nil else {
+            self.report(value, "must be a string")
+            return nil
+        }
+        return self.interpolate(scalar.string, at: value)
+    }
+
+    mutating func int(_ value: Value, in range: ClosedRange<Int>) -> Int? {
+        guard let int = value.node.int else {
+            self.report(value, "must be an integer")
+            return nil
+        }
+        guard range.contains(int) else {
+            self.report(value, "must be between \(range.lowerBound) and \(range.upperBound)")
+            return nil
+        }
+        return int
+    }
+
+    mutating func bool(_ value: Value) -> Bool? {
+        guard let bool = value.node.bool else {
+            self.report(value, "must be true or false")
+            return nil
+        }
+        return bool
+    }
+
+    /// An exact decimal (prices): read from the scalar's text so `0.28` stays `0.28`.
+    mutating func decimal(_ value: Value) -> Decimal? {
+        guard case .scalar(let scalar) = value.node, let decimal = Decimal(string: self.interpolate(scalar.string, at: value) ?? ""),
+            decimal >= 0
+        else {
+            self.report(value, "must be a non-negative number")
+            return nil
+        }
+        return decimal
+    }
+
+    mutating func stringList(_ value: Value) -> [String] {
+        guard case .sequence(let sequence) = value.node else {
+            self.report(value, "must be a list of strings")
+            return []
+        }
+        return sequence.enumerated().compactMap { index, node in
+            self.string(Value(node: node, path: "\(value.path)[\(index)]"))
+        }
+    }
+
+    mutating func stringMap(_ value: Value) -> [(String, String)] {
+        self.mapping(value).compactMap { key, child in self.string(child).map { (key, $0) } }
+    }
+
+    /// A duration such as `250ms`, `10s`, `5m` or `1h`; a bare number means seconds.
+    mutating func duration(_ value: Value) -> Duration? {
+        guard let text = self.string(value) else { return nil }
+        guard let duration = Self.parseDuration(text) else {
+            self.report(value, "must be a duration such as 500ms, 10s, 5m or 1h, not '\(text)'")
+            return nil
+        }
+        return duration
+    }
+
+    /// A byte size such as `512KiB`, `4MiB`, `1GB`; a bare number means bytes.
+    mutating func byteSize(_ value: Value) -> Int? {
+        guard let text = self.string(value) else { return nil }
+        guard let size = Self.parseByteSize(text) else {
+            self.report(value, "must be a size such as 512KiB or 4MiB, not '\(text)'")
+            return nil
+        }
+        return size
+    }
+
+    private mutating func interpolate(_ text: String, at value: Value) -> String? {
+        guard text.contains("${") else { return text }
+        var result = ""
+        var rest = Substring(text)
+        while let start = rest.range(of: "${") {
+            result += rest[..<start.lowerBound]
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                self.report(value, "unterminated '${' in '\(text)'")
+                return nil
+            }
+            let expression = rest[start.upperBound..<end]
+            let (name, fallback) = Self.splitDefault(expression)
+            if let resolved = self.environment[name] ?? fallback {
+                result += resolved
+            } else {
+                self.report(value, "environment variable \(name) is not set (write ${\(name):-default} to give a default)")
+                return nil
+            }
+            rest = rest[rest.index(after: end)...]
+        }
+        return result + rest
+    }
+
+    private static func splitDefault(_ expression: Substring) -> (String, String?) {
+        guard let separator = expression.range(of: ":-") else { return (String(expression), nil) }
+        return (String(expression[..<separator.lowerBound]), String(expression[separator.upperBound...]))
+    }
+
+    static func parseDuration(_ text: String) -> Duration? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        for (suffix, seconds) in units where trimmed.hasSuffix(suffix) {
+            guard let number = Double(trimmed.dropLast(suffix.count)), number >= 0 else { return nil }
+            return .milliseconds(Int64((number * seconds * 1000).rounded()))
+        }
+        return Double(trimmed).flatMap { $0 >= 0 ? .milliseconds(Int64(($0 * 1000).rounded())) : nil }
+    }
+
+    static func parseByteSize(_ text: String) -> Int? {
+        let units: [(String, Int)] = [
+            ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("KB", 1000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("B", 1),
+        ]
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
+            guard let number = Double(trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), number >= 0 else { return nil }
+            return Int(number * Double(factor))
+        }
+        return Int(trimmed).flatMap { $0 >= 0 ? $0 : nil }
+    }
+}

@@ -1,0 +1,131 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Foundation
+import Translate
+
+extension ProviderConfiguration {
+    static let allowedKeys: Set<String> = [
+        "dialect", "base_url", "api_key_env", "api_key_file", "headers", "connect_timeout", "timeout", "proxy",
+        "stream_options", "word_delay",
+    ]
+
+    /// Decodes `providers:`; a provider with problems is reported and left out. `declared`
+    /// receives every name, valid or not, so models naming a broken provider are not reported twice.
+    static func decodeAll(
+        _ value: ConfigurationReader.Value,
+        declared: inout Set<String>,
+        reader: inout ConfigurationReader
+    ) -> [String: ProviderConfiguration] {
+        var providers: [String: ProviderConfiguration] = [:]
+        for (name, child) in reader.mapping(value) {
+            declared.insert(name)
+            let problemsBefore = reader.problems.count
+            let provider = Self.decode(name: name, child, reader: &reader)
+            if let provider, reader.problems.count == problemsBefore { providers[name] = provider }
+        }
+        return providers
+    }
+
+    private static func decode(name: String, _ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> ProviderConfiguration? {
+        var provider = ProviderConfiguration(
+            name: name,
+            dialect: .openAI,
+            baseURL: "",
+            keySource: .none,
+            apiKey: nil,
+            headers: [],
+            connectTimeout: .seconds(10),
+            timeout: .seconds(600),
+            proxy: nil,
+            acceptsStreamOptions: nil,
+            demoWordDelay: .milliseconds(20)
+        )
+        var dialect: DialectKind?
+        let entries = reader.mapping(value, allowedKeys: Self.allowedKeys)
+        let present = Set(entries.map(\.key))
+        for (key, child) in entries {
+            switch key {
+            case "dialect": dialect = Self.decodeDialect(child, reader: &reader)
+            case "base_url": provider.baseURL = Self.decodeBaseURL(child, reader: &reader) ?? ""
+            case "api_key_env": provider.keySource = reader.string(child).map(KeySource.environment) ?? .none
+            case "api_key_file": provider.keySource = reader.string(child).map(KeySource.file) ?? .none
+            case "headers": provider.headers = reader.stringMap(child).map { HTTPHeader($0.0, $0.1) }
+            case "connect_timeout": provider.connectTimeout = reader.duration(child) ?? provider.connectTimeout
+            case "timeout": provider.timeout = reader.duration(child) ?? provider.timeout
+            case "proxy": provider.proxy = reader.string(child)
+            case "stream_options": provider.acceptsStreamOptions = reader.bool(child)
+            case "word_delay": provider.demoWordDelay = reader.duration(child) ?? provider.demoWordDelay
+            default: break
+            }
+        }
+        guard let dialect else {
+            if !present.contains("dialect") {
+                reader.report(
+                    value,
+                    path: value.child("dialect"),
+                    "is required (one of \(DialectKind.allCases.map(\.rawValue).joined(separator: ", ")))"
+                )
+            }
+            return nil
+        }
+        provider.dialect = dialect
+        Self.checkRequiredFields(of: provider, present: present, at: value, reader: &reader)
+        provider.apiKey = Self.readKey(provider.keySource, environment: reader.environment)
+        return provider
+    }
+
+    /// Reports required fields that are absent (a present but invalid field was reported already).
+    private static func checkRequiredFields(
+        of provider: ProviderConfiguration,
+        present: Set<String>,
+        at value: ConfigurationReader.Value,
+        reader: inout ConfigurationReader
+    ) {
+        if provider.dialect.needsBaseURL, !present.contains("base_url") {
+            reader.report(value, path: value.child("base_url"), "is required for dialect \(provider.dialect.rawValue)")
+        }
+        if provider.dialect.requiresKey, present.isDisjoint(with: ["api_key_env", "api_key_file"]) {
+            reader.report(
+                value,
+                path: value.child("api_key_env"),
+                "a key is required for dialect \(provider.dialect.rawValue): set api_key_env or api_key_file"
+            )
+        }
+    }
+
+    private static func decodeDialect(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> DialectKind? {
+        guard let text = reader.string(value) else { return nil }
+        guard let dialect = DialectKind(rawValue: text) else {
+            reader.report(value, "unknown dialect '\(text)' (known: \(DialectKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            return nil
+        }
+        return dialect
+    }
+
+    private static func decodeBaseURL(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> String? {
+        guard var text = reader.string(value) else { return nil }
+        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            reader.report(value, "must be an http:// or https:// URL, not '\(text)'")
+            return nil
+        }
+        while text.hasSuffix("/") { text.removeLast() }
+        return text
+    }
+
+    /// Reads a key from the environment or a file, trimmed; `nil` when absent or empty.
+    static func readKey(_ source: KeySource, environment: [String: String]) -> Secret? {
+        let raw: String?
+        switch source {
+        case .none: raw = nil
+        case .environment(let name): raw = environment[name]
+        case .file(let path): raw = try? String(contentsOfFile: path, encoding: .utf8)
+        }
+        guard let key = raw?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty else { return nil }
+        return Secret(value: key)
+    }
+}

@@ -1,0 +1,88 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Translate
+
+/// One upstream provider (`providers.<name>`): where it is, how it speaks, and its key.
+struct ProviderConfiguration: Sendable {
+    var name: String
+    var dialect: DialectKind
+    /// The API base the provider documents, without a trailing slash; the dialect appends paths.
+    var baseURL: String
+    var keySource: KeySource
+    /// The key read from ``keySource`` at load time; `nil` when absent or not needed.
+    var apiKey: Secret?
+    /// Extra headers sent with every request (e.g. `OpenAI-Organization`).
+    var headers: [HTTPHeader]
+    /// Time allowed to establish the TCP/TLS connection (default 10 s).
+    var connectTimeout: Duration
+    /// Time allowed for a whole exchange, streams included (default 10 min).
+    var timeout: Duration
+    /// An explicit outbound proxy URL (`http://`, `socks5h://`); otherwise libcurl honours
+    /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` from the environment.
+    var proxy: String?
+    /// Overrides the dialect's default for sending `stream_options` (some old servers reject it).
+    var acceptsStreamOptions: Bool?
+    /// For the built-in `demo` provider: the pause between streamed words (default 20 ms).
+    var demoWordDelay: Duration
+
+    /// Whether requests can be sent: the configured key is present, or none is configured.
+    /// (Validation makes sure providers that require a key configure one.)
+    var isUsable: Bool { self.apiKey != nil || self.keySource.isNone }
+
+    /// Why the provider cannot be used, for error messages and start-up warnings.
+    var unusableReason: String? {
+        guard !self.isUsable else { return nil }
+        return "provider '\(self.name)' has no API key: \(self.keySource.hint)"
+    }
+}
+
+/// The wire format a provider speaks. The only place that maps kinds to dialects is ``DialectRegistry``.
+enum DialectKind: String, Sendable, CaseIterable {
+    case openAI = "openai"
+    case deepSeek = "deepseek"
+    case dashScope = "dashscope"
+    case openAICompatible = "openai-compatible"
+    case demo
+
+    /// Whether the provider refuses requests without a key (self-hosted servers usually need none).
+    var requiresKey: Bool {
+        switch self {
+        case .openAI, .deepSeek, .dashScope: true
+        case .openAICompatible, .demo: false
+        }
+    }
+
+    /// Whether the provider has an address (the demo model lives inside the sidecar).
+    var needsBaseURL: Bool { self != .demo }
+}
+
+/// Where a provider's key comes from. Keys are never written in `sidecar.yaml` itself.
+enum KeySource: Sendable, Hashable {
+    case none
+    case environment(String)
+    case file(String)
+
+    var isNone: Bool { self == .none }
+
+    /// How to supply the key, for messages (names the variable or file, never the value).
+    var hint: String {
+        switch self {
+        case .none: "no key configured (set api_key_env or api_key_file)"
+        case .environment(let name): "set the environment variable \(name)"
+        case .file(let path): "put the key in the file \(path)"
+        }
+    }
+}
+
+/// A secret string whose descriptions never reveal it, so it cannot leak through logging.
+struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
+    let value: String
+
+    var description: String { "<redacted>" }
+    var debugDescription: String { "<redacted>" }
+}

@@ -1,0 +1,145 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Foundation
+import Logging
+import Yams
+
+extension SidecarConfiguration {
+    static let topLevelKeys: Set<String> = ["listen", "server", "providers", "models", "usage", "passthrough", "log"]
+
+    /// Reads and validates the configuration file at `path`.
+    /// - Throws: ``ConfigurationError`` listing every problem found, each with file, line and field.
+    static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SidecarConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(problems: [
+                ConfigurationProblem(file: path, field: "", message: "cannot read the file (\(error.localizedDescription))")
+            ])
+        }
+        return try Self.parse(yaml: text, file: path, environment: environment)
+    }
+
+    /// Validates configuration text; `file` names it in problems and resolves relative key files.
+    static func parse(yaml: String, file: String, environment: [String: String]) throws -> SidecarConfiguration {
+        let root: Node
+        do {
+            root = try Yams.compose(yaml: yaml) ?? Node.mapping(Node.Mapping([]))
+        } catch {
+            throw ConfigurationError(problems: [ConfigurationProblem(file: file, field: "", message: "not valid YAML: \(error)")])
+        }
+        var reader = ConfigurationReader(file: file, environment: environment)
+        let configuration = Self.decode(root: .init(node: root, path: ""), reader: &reader)
+        guard reader.problems.isEmpty, let configuration else { throw ConfigurationError(problems: reader.problems) }
+        return configuration
+    }
+
+    private static func decode(root: ConfigurationReader.Value, reader: inout ConfigurationReader) -> SidecarConfiguration? {
+        var configuration = SidecarConfiguration(
+            listen: ListenAddress("127.0.0.1:8080")!,
+            server: ServerSettings(),
+            providers: [:],
+            models: ModelCatalog([]),
+            usage: UsageSettings(),
+            passthroughProvider: nil,
+            log: LogSettings(),
+            warnings: []
+        )
+        var modelsValue: ConfigurationReader.Value?
+        var declaredProviders: Set<String> = []
+        for (key, value) in reader.mapping(root, allowedKeys: Self.topLevelKeys) {
+            switch key {
+            case "listen": configuration.listen = Self.decodeListen(value, reader: &reader) ?? configuration.listen
+            case "server": configuration.server = Self.decodeServer(value, reader: &reader)
+            case "providers": configuration.providers = ProviderConfiguration.decodeAll(value, declared: &declaredProviders, reader: &reader)
+            case "models": modelsValue = value
+            case "usage": configuration.usage = Self.decodeUsage(value, reader: &reader)
+            case "log": configuration.log = Self.decodeLog(value, reader: &reader)
+            case "passthrough": configuration.passthroughProvider = Self.decodePassthrough(value, reader: &reader)
+            default: break
+            }
+        }
+        if let modelsValue {
+            let entries = ModelEntry.decodeAll(modelsValue, providers: configuration.providers, declaredProviders: declaredProviders, reader: &reader)
+            configuration.models = ModelCatalog(entries)
+        } else {
+            reader.report(nil, path: "models", "at least one model is required")
+        }
+        if let passthrough = configuration.passthroughProvider, configuration.providers[passthrough] == nil {
+            reader.report(nil, path: "passthrough.provider", "no provider named '\(passthrough)'")
+        }
+        configuration.warnings = configuration.providers.values.sorted { $0.name < $1.name }.compactMap(\.unusableReason)
+        return configuration
+    }
+
+    private static func decodeListen(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> ListenAddress? {
+        guard let text = reader.string(value) else { return nil }
+        guard let address = ListenAddress(text) else {
+            reader.report(value, "must be HOST:PORT, such as 127.0.0.1:8080")
+            return nil
+        }
+        return address
+    }
+
+    private static func decodeServer(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> ServerSettings {
+        var settings = ServerSettings()
+        for (key, child) in reader.mapping(value, allowedKeys: ["max_request_body", "event_loop_threads"]) {
+            switch key {
+            case "max_request_body": settings.maxRequestBodyBytes = reader.byteSize(child) ?? settings.maxRequestBodyBytes
+            case "event_loop_threads": settings.eventLoopThreads = reader.int(child, in: 1...64) ?? settings.eventLoopThreads
+            default: break
+            }
+        }
+        return settings
+    }
+
+    private static func decodeUsage(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> UsageSettings {
+        var settings = UsageSettings()
+        for (key, child) in reader.mapping(value, allowedKeys: ["sink"]) where key == "sink" {
+            switch reader.string(child) {
+            case "stdout"?: settings.sink = .standardOutput
+            case "stderr"?: settings.sink = .standardError
+            case let path? where !path.isEmpty: settings.sink = .file(path)
+            default: reader.report(child, "must be stdout, stderr or a file path")
+            }
+        }
+        return settings
+    }
+
+    private static func decodeLog(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> LogSettings {
+        var settings = LogSettings()
+        for (key, child) in reader.mapping(value, allowedKeys: ["level", "format"]) {
+            guard let text = reader.string(child) else { continue }
+            switch key {
+            case "level":
+                guard let level = Logger.Level(rawValue: text) else {
+                    reader.report(child, "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+                    continue
+                }
+                settings.level = level
+            case "format":
+                guard let format = LogSettings.Format(rawValue: text) else {
+                    reader.report(child, "must be json or text")
+                    continue
+                }
+                settings.format = format
+            default: break
+            }
+        }
+        return settings
+    }
+
+    private static func decodePassthrough(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> String? {
+        var provider: String?
+        for (key, child) in reader.mapping(value, allowedKeys: ["provider"]) where key == "provider" {
+            provider = reader.string(child)
+        }
+        return provider
+    }
+}

@@ -1,0 +1,74 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Logging
+
+/// A validated, immutable configuration snapshot, decoded from `sidecar.yaml`.
+///
+/// Build one with ``load(path:environment:)``, which reports every problem in the file at once.
+struct SidecarConfiguration: Sendable {
+    var listen: ListenAddress
+    var server: ServerSettings
+    var providers: [String: ProviderConfiguration]
+    var models: ModelCatalog
+    var usage: UsageSettings
+    /// The provider that receives `/v1/*` requests the sidecar does not handle itself, if any.
+    var passthroughProvider: String?
+    var log: LogSettings
+    /// Facts worth a start-up warning that do not stop the sidecar (e.g. a provider without its key).
+    var warnings: [String]
+}
+
+/// Where the sidecar accepts connections.
+struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    var host: String
+    var port: Int
+
+    /// Parses `HOST:PORT` (`127.0.0.1:8080`, `[::1]:8080`, `localhost:0`).
+    init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            return nil
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        self.host = host
+        self.port = port
+    }
+
+    var description: String { self.host.contains(":") ? "[\(self.host)]:\(self.port)" : "\(self.host):\(self.port)" }
+}
+
+/// Inbound HTTP server settings (`server:`).
+struct ServerSettings: Sendable {
+    /// The largest request body accepted; larger bodies get 413 (default 8 MiB).
+    var maxRequestBodyBytes = 8 << 20
+    /// NIO event-loop threads serving clients (default 1: a sidecar shares its pod's CPU).
+    var eventLoopThreads = 1
+}
+
+/// Where usage lines go (`usage:`).
+struct UsageSettings: Sendable {
+    enum Sink: Sendable, Hashable {
+        case standardOutput
+        case standardError
+        case file(String)
+    }
+
+    var sink: Sink = .standardOutput
+}
+
+/// Diagnostic logging (`log:`), written to standard error.
+struct LogSettings: Sendable {
+    enum Format: String, Sendable, CaseIterable {
+        case json
+        case text
+    }
+
+    var level: Logger.Level = .info
+    var format: Format = .json
+}

@@ -1,0 +1,56 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Foundation
+import Translate
+
+/// The usage and cost of one request, computed once from the provider's numbers when it sent
+/// them, otherwise from the sidecar's estimate (marked `estimated`).
+struct Billing: Sendable {
+    /// An amount of money.
+    struct Cost: Sendable, Hashable {
+        var amount: Decimal
+        var currency: String
+    }
+
+    let usage: Usage?
+    let source: UsageRecord.UsageSource
+    /// `nil` when the model has no configured price: unknown, never silently zero.
+    let cost: Cost?
+
+    /// - Parameters:
+    ///   - providerUsage: what the provider reported, if anything.
+    ///   - completionEstimate: estimated output tokens, used only without provider usage.
+    ///   - promptEstimate: estimated prompt tokens, used only without provider usage.
+    init(route: RouteCandidate, providerUsage: Usage?, completionEstimate: () -> Int, promptEstimate: () -> Int) {
+        if let providerUsage {
+            self.usage = providerUsage
+            self.source = .provider
+        } else {
+            self.usage = Usage(inputTokens: promptEstimate(), outputTokens: completionEstimate())
+            self.source = .estimated
+        }
+        if let price = route.model.entry.price, let usage = self.usage {
+            self.cost = Cost(amount: price.cost(of: usage), currency: price.currency.rawValue)
+        } else {
+            self.cost = nil
+        }
+    }
+
+    func apply(to record: inout UsageRecord) {
+        record.usage = self.usage
+        record.usageSource = self.source
+        record.cost = self.cost?.amount
+        record.currency = self.cost?.currency
+    }
+
+    /// Fields added to a streamed usage object: `cost` and `currency`.
+    var usageFields: JSONObject {
+        guard let cost = self.cost else { return [:] }
+        return ["cost": UsageRecord.decimalJSON(cost.amount), "currency": .string(cost.currency)]
+    }
+}

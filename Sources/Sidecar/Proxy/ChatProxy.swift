@@ -1,0 +1,110 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Translate
+
+/// The request path for chat completions: read the request, route it, translate it, send it,
+/// translate the answer back (whole or as a stream), bill it, and write its usage line.
+struct ChatProxy: Sendable {
+    let context: ProxyContext
+
+    /// The largest non-streaming answer accepted from a provider (32 MiB).
+    static let maximumResponseBytes = 32 << 20
+    /// The most of a provider's error body read (64 KiB).
+    static let maximumErrorBytes = 64 << 10
+
+    func respond(to request: Request, api: ProxyContext.API) async -> Response {
+        let clock = RequestClock()
+        var record = UsageRecord(requestID: ProxyContext.requestID(for: request), api: api.rawValue, operation: "chat")
+        record.taskType = request.headers[.taskType]
+        do {
+            return try await self.proxy(request, api: api, record: &record, clock: clock)
+        } catch {
+            return self.context.respond(error: error, api: api, record: record, clock: clock)
+        }
+    }
+
+    private func proxy(_ request: Request, api: ProxyContext.API, record: inout UsageRecord, clock: RequestClock) async throws(ProxyError) -> Response
+    {
+        let snapshot = self.context.store.current
+        let body = try await ProxyContext.collectBody(of: request, limit: snapshot.configuration.server.maxRequestBodyBytes)
+        let chat: ChatRequest
+        do {
+            chat = try ChatRequest(parsing: body.readableBytesView)
+        } catch {
+            throw ProxyError(error)
+        }
+        record.requestedModel = chat.model
+        record.stream = chat.stream
+        record.taskType = chat.taskType ?? record.taskType
+        let route = try snapshot.route(model: chat.model)
+        record.note(route)
+        let exchange = try await self.send(chat, via: route, record: &record)
+        if chat.stream {
+            return ChatStream(context: self.context, request: chat, route: route, exchange: exchange, record: record, clock: clock).response()
+        }
+        return try await self.complete(chat, route: route, exchange: exchange, api: api, record: &record, clock: clock)
+    }
+
+    /// Sends the translated request; a provider error answer becomes a thrown ``ProxyError``.
+    private func send(_ chat: ChatRequest, via route: RouteCandidate, record: inout UsageRecord) async throws(ProxyError) -> UpstreamResponse {
+        let encoded: EncodedRequest
+        do {
+            encoded = try route.provider.dialect.encodeRequest(chat, upstreamModel: route.model.upstreamModel)
+        } catch {
+            throw ProxyError(error)
+        }
+        record.attempts += 1
+        let response = try await route.provider.client.execute(route.provider.upstreamRequest(for: encoded), logger: self.context.logger)
+        guard (200..<300).contains(response.head.status) else {
+            let errorBody = (try? await response.body.collect(upTo: Self.maximumErrorBytes)) ?? []
+            self.context.logger.debug(
+                "provider answered with an error",
+                metadata: ["upstream.provider": "\(route.provider.name)", "upstream.status": "\(response.head.status)"]
+            )
+            throw route.provider.proxyError(status: response.head.status, body: errorBody, head: response.head)
+        }
+        return response
+    }
+
+    /// Reads, translates and answers a non-streaming completion.
+    private func complete(
+        _ chat: ChatRequest,
+        route: RouteCandidate,
+        exchange: UpstreamResponse,
+        api: ProxyContext.API,
+        record: inout UsageRecord,
+        clock: RequestClock
+    ) async throws(ProxyError) -> Response {
+        let bytes = try await exchange.body.collect(upTo: Self.maximumResponseBytes)
+        var completion: ChatResponse
+        do {
+            completion = try route.provider.dialect.decodeResponse(bytes, for: chat)
+        } catch {
+            throw ProxyError(error)
+        }
+        record.responseModel = completion.responseModel
+        record.responseID = completion.responseID
+        record.finishReasons = completion.finishReasons
+        let billing = Billing(route: route, providerUsage: completion.usage) {
+            TextTally(completion.text ?? "").estimatedTokens
+        } promptEstimate: {
+            TokenEstimator.estimatePromptTokens(chat)
+        }
+        billing.apply(to: &record)
+        let headers = ProxyContext.headers(requestID: record.requestID, contentType: "application/json", cost: billing.cost)
+        if api == .service {
+            completion.body = ServiceAPI.augment(completion.body, text: completion.text, provider: route.provider.name, cost: billing.cost)
+            completion.originalBytes = nil
+        }
+        return self.context.respond(status: .ok, headers: headers, bytes: completion.serialized(), record: record, clock: clock)
+    }
+}

@@ -1,0 +1,66 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import HTTPTypes
+import Hummingbird
+import Translate
+
+/// The request path for `/v1/embeddings`: route by model, translate, send, bill, log.
+struct EmbeddingsProxy: Sendable {
+    let context: ProxyContext
+
+    func respond(to request: Request) async -> Response {
+        let clock = RequestClock()
+        var record = UsageRecord(requestID: ProxyContext.requestID(for: request), api: ProxyContext.API.openAI.rawValue, operation: "embeddings")
+        do {
+            return try await self.proxy(request, record: &record, clock: clock)
+        } catch {
+            return self.context.respond(error: error, api: .openAI, record: record, clock: clock)
+        }
+    }
+
+    private func proxy(_ request: Request, record: inout UsageRecord, clock: RequestClock) async throws(ProxyError) -> Response {
+        let snapshot = self.context.store.current
+        let body = try await ProxyContext.collectBody(of: request, limit: snapshot.configuration.server.maxRequestBodyBytes)
+        let embeddings: EmbeddingsRequest
+        do {
+            embeddings = try EmbeddingsRequest(parsing: body.readableBytesView)
+        } catch {
+            throw ProxyError(error)
+        }
+        record.requestedModel = embeddings.model
+        let route = try snapshot.route(model: embeddings.model)
+        record.note(route)
+        let dialect = route.provider.dialect
+        let encoded: EncodedRequest
+        do {
+            encoded = try dialect.encodeEmbeddingsRequest(embeddings, upstreamModel: route.model.upstreamModel)
+        } catch {
+            throw ProxyError(error)
+        }
+        record.attempts = 1
+        let exchange = try await route.provider.client.execute(route.provider.upstreamRequest(for: encoded), logger: self.context.logger)
+        let bytes = try await exchange.body.collect(upTo: ChatProxy.maximumResponseBytes)
+        guard (200..<300).contains(exchange.head.status) else {
+            throw route.provider.proxyError(status: exchange.head.status, body: bytes, head: exchange.head)
+        }
+        let response: EmbeddingsResponse
+        do {
+            response = try dialect.decodeEmbeddingsResponse(bytes, for: embeddings)
+        } catch {
+            throw ProxyError(error)
+        }
+        let billing = Billing(route: route, providerUsage: response.inputTokens.map { Usage(inputTokens: $0, outputTokens: 0) }) {
+            0
+        } promptEstimate: {
+            embeddings.estimatedInputTokens
+        }
+        billing.apply(to: &record)
+        let headers = ProxyContext.headers(requestID: record.requestID, contentType: "application/json", cost: billing.cost)
+        return self.context.respond(status: .ok, headers: headers, bytes: response.serialized(), record: record, clock: clock)
+    }
+}

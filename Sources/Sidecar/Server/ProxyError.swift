@@ -1,0 +1,105 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Translate
+
+/// Every error the sidecar answers a client with, rendered as the OpenAI error envelope.
+///
+/// ``shortDescription`` is the code's fixed name — no dynamic values — so it is safe as a
+/// metric label and as the usage line's `error.type`. Messages never contain keys.
+struct ProxyError: Error, Sendable, CustomStringConvertible {
+    /// The error category; it fixes the HTTP status unless an upstream status overrides it.
+    struct Code: Sendable, Hashable, CustomStringConvertible {
+        let name: String
+        let status: Int
+        let type: String
+
+        /// The request body is not a valid request (400).
+        static let invalidRequest = Code(name: "invalid_request", status: 400, type: "invalid_request_error")
+        /// The request needs something the chosen provider cannot do (400).
+        static let unsupportedFeature = Code(name: "unsupported_feature", status: 400, type: "invalid_request_error")
+        /// No configured model matches the requested name (404).
+        static let modelNotFound = Code(name: "model_not_found", status: 404, type: "invalid_request_error")
+        /// No route for the path (404).
+        static let notFound = Code(name: "not_found", status: 404, type: "invalid_request_error")
+        /// The request body exceeds `server.max_request_body` (413).
+        static let requestTooLarge = Code(name: "request_too_large", status: 413, type: "invalid_request_error")
+        /// The provider cannot be used, e.g. its key is not configured (503).
+        static let providerUnavailable = Code(name: "provider_unavailable", status: 503, type: "server_error")
+        /// The provider answered with an error; the status follows ``UpstreamFailure/Kind``.
+        static let upstreamError = Code(name: "upstream_error", status: 502, type: "server_error")
+        /// The provider could not be reached: DNS, connect, TLS or proxy failure (502).
+        static let upstreamUnreachable = Code(name: "upstream_unreachable", status: 502, type: "server_error")
+        /// The provider did not answer in time (504).
+        static let upstreamTimeout = Code(name: "upstream_timeout", status: 504, type: "server_error")
+        /// The connection to the provider failed mid-exchange (502).
+        static let upstreamConnectionFailed = Code(name: "upstream_connection_failed", status: 502, type: "server_error")
+        /// The provider's answer was larger than the sidecar accepts (502).
+        static let upstreamResponseTooLarge = Code(name: "upstream_response_too_large", status: 502, type: "server_error")
+        /// The provider's answer did not follow its own format (502).
+        static let upstreamMalformed = Code(name: "upstream_malformed_response", status: 502, type: "server_error")
+        /// The client went away or the transfer was stopped (499, never sent).
+        static let cancelled = Code(name: "cancelled", status: 499, type: "server_error")
+        /// A bug in the sidecar (500).
+        static let `internal` = Code(name: "internal_error", status: 500, type: "server_error")
+
+        var description: String { self.name }
+    }
+
+    var code: Code
+    var message: String
+    var param: String?
+    /// The HTTP status sent to the client.
+    var status: Int
+    /// The OpenAI envelope's `type`.
+    var type: String
+    /// The OpenAI envelope's `code`.
+    var envelopeCode: String?
+    /// A `Retry-After` value to pass to the client (seconds), from the provider or a quota.
+    var retryAfter: String?
+    /// The provider failure behind an ``Code/upstreamError``.
+    var upstreamFailure: UpstreamFailure?
+
+    init(_ code: Code, _ message: String, param: String? = nil, envelopeCode: String? = nil) {
+        self.code = code
+        self.message = message
+        self.param = param
+        self.status = code.status
+        self.type = code.type
+        self.envelopeCode = envelopeCode ?? code.name
+    }
+
+    /// The fixed, low-cardinality name of this error (the code's name).
+    var shortDescription: String { self.code.name }
+
+    /// Whether another attempt (same or other deployment) may succeed.
+    var isRetryable: Bool {
+        switch self.code {
+        case .upstreamUnreachable, .upstreamTimeout, .upstreamConnectionFailed: true
+        case .upstreamError: self.upstreamFailure?.isRetryable ?? false
+        default: false
+        }
+    }
+
+    /// The OpenAI error envelope for this error.
+    var openAIBody: OpenAIErrorBody {
+        OpenAIErrorBody(message: self.message, type: self.type, param: self.param, code: self.envelopeCode)
+    }
+
+    var description: String { "\(self.code.name) (\(self.status)): \(self.message)" }
+}
+
+extension ProxyError {
+    /// A client-side translation error (400) or a provider payload error (502).
+    init(_ error: TranslationError) {
+        if error.isClientError {
+            self.init(error.code == .unsupportedFeature ? .unsupportedFeature : .invalidRequest, error.message, param: error.param)
+        } else {
+            self.init(.upstreamMalformed, "The provider's answer could not be translated: \(error.message)")
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import CCurl
+import Translate
+
+/// A libcurl easy handle and its error buffer, reused across transfers by the engine thread.
+struct CurlEasyHandle {
+    let handle: UnsafeMutableRawPointer
+    /// `CURLOPT_ERRORBUFFER` storage (`CURL_ERROR_SIZE` bytes), owned with the handle.
+    let errorBuffer: UnsafeMutablePointer<CChar>
+
+    init?() {
+        guard let handle = curl_easy_init() else { return nil }
+        self.handle = handle
+        self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
+        self.errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
+    }
+
+    /// The message curl wrote for the last failure, if any.
+    var errorMessage: String {
+        String(cString: self.errorBuffer)
+    }
+
+    /// Clears every option so the handle can serve another transfer; connections stay pooled
+    /// in the multi handle.
+    func reset() {
+        curl_easy_reset(self.handle)
+        self.errorBuffer[0] = 0
+    }
+
+    func destroy() {
+        curl_easy_cleanup(self.handle)
+        self.errorBuffer.deallocate()
+    }
+}
+
+extension CurlEasyHandle {
+    /// Sets every option for `transfer`. `userdata` is the transfer's opaque pointer; the
+    /// engine keeps the transfer alive until after `curl_multi_remove_handle`.
+    func configure(for transfer: CurlTransfer, userdata: UnsafeMutableRawPointer) throws(CurlError) {
+        let request = transfer.request
+        try self.set(CURLOPT_URL, request.url)
+        try self.set(CURLOPT_PRIVATE, pointer: userdata)
+        try self.set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(self.errorBuffer))
+        try self.set(CURLOPT_NOSIGNAL, 1)
+        try self.set(CURLOPT_WRITEFUNCTION, callback: curlWriteCallback)
+        try self.set(CURLOPT_WRITEDATA, pointer: userdata)
+        try self.set(CURLOPT_HEADERFUNCTION, callback: curlHeaderCallback)
+        try self.set(CURLOPT_HEADERDATA, pointer: userdata)
+        try self.set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
+        try self.set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
+        try self.set(CURLOPT_PIPEWAIT, 1)
+        try self.set(CURLOPT_TCP_NODELAY, 1)
+        try self.set(CURLOPT_TCP_KEEPALIVE, 1)
+        try self.set(CURLOPT_ACCEPT_ENCODING, "")
+        try self.set(CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(request.connectTimeout))
+        try self.set(CURLOPT_TIMEOUT_MS, Self.milliseconds(request.timeout))
+        if let proxy = request.proxy { try self.set(CURLOPT_PROXY, proxy) }
+        try self.setMethodAndBody(request)
+        try self.set(CURLOPT_HTTPHEADER, list: transfer.engineHeaderList)
+    }
+
+    private func setMethodAndBody(_ request: UpstreamRequest) throws(CurlError) {
+        switch request.method {
+        case "GET" where request.body.isEmpty:
+            try self.set(CURLOPT_HTTPGET, 1)
+            return
+        case "POST":
+            try self.set(CURLOPT_POST, 1)
+        default:
+            try self.set(CURLOPT_CUSTOMREQUEST, request.method)
+            if request.body.isEmpty {
+                try self.set(CURLOPT_NOBODY, request.method == "HEAD" ? 1 : 0)
+                return
+            }
+        }
+        try self.check(ccurl_easy_setopt_off_t(self.handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count)))
+        // COPYPOSTFIELDS copies the bytes, so the body's storage need not outlive this call.
+        let code = request.body.withUnsafeBytes { bytes in
+            ccurl_easy_setopt_pointer(self.handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
+        }
+        try self.check(code)
+    }
+
+    /// Builds the `curl_slist` of request headers; the caller frees it with `curl_slist_free_all`.
+    static func headerList(for request: UpstreamRequest) -> UnsafeMutablePointer<curl_slist>? {
+        var list: UnsafeMutablePointer<curl_slist>?
+        for header in request.headers {
+            list = curl_slist_append(list, "\(header.name): \(header.value)")
+        }
+        // An empty `Expect:` stops curl from waiting for `100 Continue` on large bodies.
+        return curl_slist_append(list, "Expect:")
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+    }
+
+    private func set(_ option: CURLoption, _ value: Int) throws(CurlError) {
+        try self.check(ccurl_easy_setopt_long(self.handle, option, value))
+    }
+
+    private func set(_ option: CURLoption, _ value: String) throws(CurlError) {
+        try self.check(ccurl_easy_setopt_string(self.handle, option, value))
+    }
+
+    private func set(_ option: CURLoption, pointer: UnsafeMutableRawPointer?) throws(CurlError) {
+        try self.check(ccurl_easy_setopt_pointer(self.handle, option, pointer))
+    }
+
+    private func set(_ option: CURLoption, list: UnsafeMutablePointer<curl_slist>?) throws(CurlError) {
+        try self.check(ccurl_easy_setopt_slist(self.handle, option, list))
+    }
+
+    private func set(_ option: CURLoption, callback: ccurl_data_callback) throws(CurlError) {
+        try self.check(ccurl_easy_setopt_data_callback(self.handle, option, callback))
+    }
+
+    private func check(_ code: CURLcode) throws(CurlError) {
+        guard code == CURLE_OK else { throw CurlError(code: code.rawValue, message: String(cString: curl_easy_strerror(code))) }
+    }
+}
+
+/// `CURLOPT_WRITEFUNCTION`: a non-capturing trampoline into the transfer named by `userdata`.
+private let curlWriteCallback: ccurl_data_callback = { buffer, size, count, userdata in
+    guard let userdata else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
+    return transfer.engineReceiveBody(UnsafeRawBufferPointer(start: buffer, count: size * count))
+}
+
+/// `CURLOPT_HEADERFUNCTION`: one call per header line.
+private let curlHeaderCallback: ccurl_data_callback = { buffer, size, count, userdata in
+    guard let userdata else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
+    return transfer.engineReceiveHeaderLine(UnsafeRawBufferPointer(start: buffer, count: size * count))
+}

@@ -1,0 +1,102 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import CCurl
+import Foundation
+import Synchronization
+import Translate
+
+/// The engine-thread half of a transfer: libcurl's callbacks and the hand-over to the consumer.
+extension CurlTransfer {
+    /// libcurl delivered body bytes. Returns how many were taken, or `CURL_WRITEFUNC_PAUSE`
+    /// when the consumer is more than ``highWaterMark`` bytes behind.
+    func engineReceiveBody(_ bytes: UnsafeRawBufferPointer) -> Int {
+        let backlog = self.enginePendingData.count + self.engineConsumerBacklog
+        if backlog > 0, backlog + bytes.count > Self.highWaterMark {
+            // Flush even with no new data: the consumer may have drained its backlog already,
+            // and the hand-over is where the engine learns that and unpauses.
+            self.enginePaused = true
+            self.engineMarkDirty()
+            return Int(ccurl_writefunc_pause)
+        }
+        self.enginePendingData.append(contentsOf: bytes)
+        self.engineMarkDirty()
+        return bytes.count
+    }
+
+    /// libcurl delivered one header line (status line, `Name: value`, or the blank line ending
+    /// the block). Interim (1xx) blocks are skipped; proxy `CONNECT` answers are suppressed by
+    /// `CURLOPT_SUPPRESS_CONNECT_HEADERS`.
+    func engineReceiveHeaderLine(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var end = bytes.count
+        while end > 0, bytes[end - 1] == UInt8(ascii: "\n") || bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        let line = Substring(String(decoding: bytes[..<end], as: UTF8.self))
+        if line.hasPrefix("HTTP/") {
+            let fields = line.split(separator: " ", maxSplits: 2)
+            self.engineParsedStatus = fields.count > 1 ? Int(fields[1]) ?? 0 : 0
+            self.engineParsedHeaders = []
+        } else if line.isEmpty {
+            if self.engineParsedStatus >= 200, self.enginePendingHead == nil {
+                self.enginePendingHead = UpstreamResponseHead(status: self.engineParsedStatus, headers: self.engineParsedHeaders)
+                self.engineMarkDirty()
+            }
+        } else if let colon = line.firstIndex(of: ":") {
+            let name = String(line[..<colon])
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            self.engineParsedHeaders.append(HTTPHeader(name, value))
+        }
+        return bytes.count
+    }
+
+    /// The transfer ended (`CURLMSG_DONE`).
+    func engineComplete(_ result: CURLcode, errorMessage: String) {
+        if result == CURLE_OK {
+            self.enginePendingCompletion = true
+        } else {
+            let message = errorMessage.isEmpty ? String(cString: curl_easy_strerror(result)) : errorMessage
+            self.enginePendingError = CurlError(code: result.rawValue, message: message).proxyError
+        }
+        self.engineMarkDirty()
+    }
+
+    /// Ends the transfer at once with `error` (it could not start, or the engine is stopping).
+    func engineFail(_ error: ProxyError) {
+        self.enginePendingError = error
+        _ = self.engineFlush()
+    }
+
+    /// Hands everything gathered since the last hand-over to the consumer.
+    /// - Returns: whether the transfer should be unpaused now.
+    func engineFlush() -> Bool {
+        self.engineIsDirty = false
+        var head: UpstreamResponseHead?
+        if !self.engineHeadDelivered, let pending = self.enginePendingHead {
+            head = pending
+            self.engineHeadDelivered = true
+        }
+        let data = self.enginePendingData
+        self.enginePendingData = []
+        let (resumptions, backlog, unpause) = self.state.withLock {
+            $0.deliver(
+                head: head,
+                data: data,
+                error: self.enginePendingError,
+                completed: self.enginePendingCompletion,
+                paused: self.enginePaused
+            )
+        }
+        resumptions.perform()
+        self.engineConsumerBacklog = backlog
+        return unpause
+    }
+
+    private func engineMarkDirty() {
+        guard !self.engineIsDirty, let loop = self.engineLoop else { return }
+        self.engineIsDirty = true
+        loop.dirty.append(self)
+    }
+}

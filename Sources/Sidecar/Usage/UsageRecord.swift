@@ -1,0 +1,78 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Foundation
+import Translate
+
+/// Everything the sidecar knows about one finished request: one JSON line per request.
+///
+/// Built up while the request runs and written once, after the response body ended — whether it
+/// succeeded, failed upstream, was rejected, or the client went away mid-stream.
+struct UsageRecord: Sendable {
+    /// How a request ended.
+    enum Outcome: String, Sendable {
+        /// The provider answered and the whole answer reached the client.
+        case success
+        /// The sidecar refused the request before contacting a provider (bad body, unknown model…).
+        case rejected
+        /// The provider answered with an error, or could not be reached.
+        case upstreamError = "upstream_error"
+        /// A stream broke after it had started (provider error event, dropped connection, bad data).
+        case streamError = "stream_error"
+        /// The client disconnected before the answer was complete.
+        case clientDisconnected = "client_disconnected"
+    }
+
+    /// Where the token numbers come from.
+    enum UsageSource: String, Sendable {
+        case provider
+        case estimated
+        case none
+    }
+
+    var timestamp = Date()
+    var requestID: String
+    /// `openai` for `/v1/*`, `service` for the original `/api/v1/*` API.
+    var api: String
+    /// `chat` or `embeddings` (OpenTelemetry `gen_ai.operation.name`).
+    var operation: String
+    var client = "default"
+    var taskType: String?
+    var requestedModel: String?
+    /// The configured model that served the request.
+    var model: String?
+    var provider: String?
+    var upstreamModel: String?
+    var responseModel: String?
+    var responseID: String?
+    var stream = false
+    var status = 200
+    var outcome = Outcome.success
+    var errorType: String?
+    var usage: Usage?
+    var usageSource = UsageSource.none
+    var cost: Decimal?
+    var currency: String?
+    var latencyMilliseconds: Double = 0
+    var timeToFirstChunkMilliseconds: Double?
+    var finishReasons: [String] = []
+    /// Provider attempts made (1 without retries).
+    var attempts = 0
+
+    init(requestID: String, api: String, operation: String) {
+        self.requestID = requestID
+        self.api = api
+        self.operation = operation
+    }
+
+    /// Records which model and provider serve the request.
+    mutating func note(_ route: RouteCandidate) {
+        self.model = route.model.name
+        self.provider = route.provider.name
+        self.upstreamModel = route.model.upstreamModel
+    }
+}

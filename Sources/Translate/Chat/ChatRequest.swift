@@ -1,0 +1,102 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+/// A client's Chat Completions request: the body as sent, plus a validated, typed view of it.
+///
+/// OpenAI-family dialects forward ``body`` almost untouched (every field they do not need to
+/// change survives); native dialects build their own payloads from the typed properties.
+public struct ChatRequest: Sendable {
+    /// The request object as received, without the sidecar's own fields (`task_type`).
+    public var body: JSONObject
+    /// The `model` the client asked for; the router maps it to a provider model.
+    public var model: String
+    public var messages: [ChatMessage]
+    public var stream: Bool
+    /// `stream_options.include_usage`: whether the client wants the final usage chunk.
+    public var includeUsage: Bool
+    /// `max_completion_tokens`, or the older `max_tokens` when only that is given.
+    public var maxOutputTokens: Int?
+    public var tools: [ToolDefinition]
+    /// The sidecar's `task_type` body field (the original service API), used for routing.
+    public var taskType: String?
+
+    /// Parses and validates a request body.
+    ///
+    /// Only what the sidecar relies on is checked — types of `model`, `messages` (non-empty,
+    /// known roles, well-formed content and tool calls), `stream`, `stream_options`, the token
+    /// limits and `tools` — so that a bad request gets a 400 naming the field; everything else is
+    /// left for the provider to judge.
+    /// - Throws: ``TranslationError`` with code ``TranslationError/Code/invalidRequest``.
+    public init(parsing bytes: some Collection<UInt8>, maximumDepth: Int = JSONValue.defaultMaximumDepth) throws(TranslationError) {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(bytes, maximumDepth: maximumDepth)
+        } catch {
+            throw .invalid("The request body is not valid JSON (\(error.description)).", param: nil)
+        }
+        guard case .object(let object) = value else {
+            throw .invalid("The request body must be a JSON object, not \(value.typeName).", param: nil)
+        }
+        try self.init(object: object)
+    }
+
+    /// Validates an already parsed request object. See ``init(parsing:maximumDepth:)``.
+    public init(object: JSONObject) throws(TranslationError) {
+        var body = object
+        let reader = FieldReader(object: object)
+        self.model = try reader.requiredString("model")
+        self.taskType = try reader.optionalString("task_type")
+        body.removeValue(forKey: "task_type")
+        self.stream = try reader.optionalBool("stream") ?? false
+        self.includeUsage = try Self.includeUsage(in: reader)
+        let legacyLimit = try reader.optionalInt("max_tokens")
+        self.maxOutputTokens = try reader.optionalInt("max_completion_tokens") ?? legacyLimit
+        self.messages = try Self.messages(in: reader)
+        self.tools = try Self.tools(in: reader)
+        self.body = body
+    }
+
+    private static func includeUsage(in reader: FieldReader) throws(TranslationError) -> Bool {
+        guard let options = try reader.optionalObject("stream_options") else { return false }
+        return try options.optionalBool("include_usage") ?? false
+    }
+
+    private static func messages(in reader: FieldReader) throws(TranslationError) -> [ChatMessage] {
+        let elements = try reader.requiredArray("messages")
+        guard !elements.isEmpty else {
+            throw .invalid("'messages' must contain at least one message.", param: "messages")
+        }
+        var messages: [ChatMessage] = []
+        messages.reserveCapacity(elements.count)
+        for (index, element) in elements.enumerated() {
+            messages.append(try ChatMessage(json: element, path: "messages[\(index)]"))
+        }
+        return messages
+    }
+
+    private static func tools(in reader: FieldReader) throws(TranslationError) -> [ToolDefinition] {
+        guard let elements = try reader.optionalArray("tools") else { return [] }
+        var tools: [ToolDefinition] = []
+        for (index, element) in elements.enumerated() {
+            let path = "tools[\(index)]"
+            let tool = try FieldReader(element, path: path)
+            guard let function = try tool.optionalObject("function") else {
+                // Non-function tools (e.g. OpenAI's built-in ones) pass through untyped.
+                continue
+            }
+            tools.append(
+                ToolDefinition(
+                    name: try function.requiredString("name"),
+                    description: try function.optionalString("description"),
+                    parameters: function.optionalValue("parameters"),
+                    strict: try function.optionalBool("strict")
+                )
+            )
+        }
+        return tools
+    }
+}

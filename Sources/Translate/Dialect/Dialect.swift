@@ -1,0 +1,63 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+/// One provider wire format: how to turn an OpenAI request into the provider's and its answers
+/// back into OpenAI's. Implementations are pure values: no I/O, clocks or logging.
+public protocol Dialect: Sendable {
+    /// The headers that carry `apiKey` (e.g. `Authorization: Bearer …`, `x-api-key: …`).
+    func authenticationHeaders(apiKey: String) -> [HTTPHeader]
+
+    /// The provider request for `request`, addressed to `upstreamModel`.
+    /// - Throws: a client error when the request uses something this provider cannot express.
+    func encodeRequest(_ request: ChatRequest, upstreamModel: String) throws(TranslationError) -> EncodedRequest
+
+    /// The OpenAI `chat.completion` for a successful non-streaming provider answer.
+    func decodeResponse(_ body: [UInt8], for request: ChatRequest) throws(TranslationError) -> ChatResponse
+
+    /// A fresh state machine translating one provider event stream.
+    func makeStreamTranslator(for request: ChatRequest) -> any StreamTranslator
+
+    /// Classifies an error answer (any status ≥ 400).
+    func decodeError(status: Int, body: [UInt8]) -> UpstreamFailure
+
+    /// The provider request for an OpenAI `/v1/embeddings` body.
+    /// - Throws: ``TranslationError/Code/unsupportedFeature`` when the provider has no embeddings API.
+    func encodeEmbeddingsRequest(_ request: EmbeddingsRequest, upstreamModel: String) throws(TranslationError) -> EncodedRequest
+
+    /// The OpenAI embeddings answer for a successful provider answer.
+    func decodeEmbeddingsResponse(_ body: [UInt8], for request: EmbeddingsRequest) throws(TranslationError) -> EmbeddingsResponse
+}
+
+/// An HTTP header field as a name and a value.
+public struct HTTPHeader: Sendable, Hashable {
+    public var name: String
+    public var value: String
+
+    public init(_ name: String, _ value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// A provider request produced by a ``Dialect``, before the sidecar adds the base URL and key.
+public struct EncodedRequest: Sendable {
+    public var method: String
+    /// Appended to the provider's `base_url`, query string included (`/chat/completions`).
+    public var path: String
+    public var headers: [HTTPHeader]
+    public var body: [UInt8]
+    /// Whether the answer is expected as `text/event-stream`.
+    public var isStreaming: Bool
+
+    public init(method: String = "POST", path: String, headers: [HTTPHeader], body: [UInt8], isStreaming: Bool) {
+        self.method = method
+        self.path = path
+        self.headers = headers
+        self.body = body
+        self.isStreaming = isStreaming
+    }
+}

@@ -1,0 +1,81 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+/// The OpenAI Chat Completions wire format, spoken by OpenAI, DeepSeek, DashScope's compatible
+/// mode and self-hosted servers (vLLM, Ollama, …), whose differences are data in ``Quirks``.
+///
+/// The client's body is forwarded as sent apart from what a quirk must change, the upstream
+/// model name, and `stream_options.include_usage`, which is always requested on streams so the
+/// sidecar can bill them (the usage chunk is dropped again for clients that did not ask for it).
+public struct OpenAICompatibleDialect: Dialect {
+    public var quirks: Quirks
+
+    public init(quirks: Quirks) {
+        self.quirks = quirks
+    }
+
+    public func authenticationHeaders(apiKey: String) -> [HTTPHeader] {
+        [HTTPHeader("Authorization", "Bearer \(apiKey)")]
+    }
+
+    public func encodeRequest(_ request: ChatRequest, upstreamModel: String) throws(TranslationError) -> EncodedRequest {
+        var body = request.body
+        body["model"] = .string(upstreamModel)
+        if request.stream, self.quirks.acceptsStreamOptions {
+            var options = body["stream_options"]?.objectValue ?? [:]
+            options["include_usage"] = true
+            body["stream_options"] = .object(options)
+        }
+        self.quirks.apply(to: &body)
+        return EncodedRequest(
+            path: "/chat/completions",
+            headers: Self.jsonHeaders(streaming: request.stream),
+            body: body.serialized(),
+            isStreaming: request.stream
+        )
+    }
+
+    public func decodeResponse(_ body: [UInt8], for request: ChatRequest) throws(TranslationError) -> ChatResponse {
+        let object = try Self.parseObject(body, what: "chat completion")
+        guard object["choices"] != nil else {
+            throw .malformed("The provider's chat completion has no 'choices'.")
+        }
+        return ChatResponse(openAI: object, originalBytes: body)
+    }
+
+    public func makeStreamTranslator(for request: ChatRequest) -> any StreamTranslator {
+        OpenAIStreamTranslator()
+    }
+
+    public func encodeEmbeddingsRequest(_ request: EmbeddingsRequest, upstreamModel: String) throws(TranslationError) -> EncodedRequest {
+        var body = request.body
+        body["model"] = .string(upstreamModel)
+        return EncodedRequest(path: "/embeddings", headers: Self.jsonHeaders(streaming: false), body: body.serialized(), isStreaming: false)
+    }
+
+    public func decodeEmbeddingsResponse(_ body: [UInt8], for request: EmbeddingsRequest) throws(TranslationError) -> EmbeddingsResponse {
+        let object = try Self.parseObject(body, what: "embeddings answer")
+        guard object["data"] != nil else {
+            throw .malformed("The provider's embeddings answer has no 'data'.")
+        }
+        return EmbeddingsResponse(openAI: object, originalBytes: body)
+    }
+
+    static func jsonHeaders(streaming: Bool) -> [HTTPHeader] {
+        [
+            HTTPHeader("Content-Type", "application/json"),
+            HTTPHeader("Accept", streaming ? "text/event-stream" : "application/json"),
+        ]
+    }
+
+    static func parseObject(_ body: [UInt8], what: String) throws(TranslationError) -> JSONObject {
+        guard let object = (try? JSONValue.parse(body))?.objectValue else {
+            throw .malformed("The provider's \(what) is not a JSON object.")
+        }
+        return object
+    }
+}

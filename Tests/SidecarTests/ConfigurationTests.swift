@@ -1,0 +1,188 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Foundation
+import Testing
+import Translate
+
+@testable import Sidecar
+
+@Suite struct ConfigurationTests {
+    static let minimal = """
+        providers:
+          deepseek:
+            dialect: deepseek
+            base_url: https://api.deepseek.com/
+            api_key_env: DEEPSEEK_API_KEY
+        models:
+          deepseek-chat:
+            provider: deepseek
+            price: { input: 0.28, cached_input: 0.028, output: 0.42, currency: USD }
+        """
+
+    func parse(_ yaml: String, environment: [String: String] = [:]) throws -> SidecarConfiguration {
+        try SidecarConfiguration.parse(yaml: yaml, file: "test.yaml", environment: environment)
+    }
+
+    func problems(_ yaml: String, environment: [String: String] = [:]) -> [String] {
+        do {
+            _ = try self.parse(yaml, environment: environment)
+            return []
+        } catch let error as ConfigurationError {
+            return error.problems.map(\.description)
+        } catch {
+            return ["\(error)"]
+        }
+    }
+
+    @Test func theShippedConfigurationIsValidAndDocumentsEveryOption() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../sidecar.yaml")
+        let text = try String(contentsOf: url, encoding: .utf8)
+        let configuration = try self.parse(text)
+        #expect(configuration.listen == ListenAddress("127.0.0.1:8080"))
+        #expect(configuration.models.resolve("demo") != nil)
+        #expect(configuration.providers["demo"]?.isUsable == true)
+        #expect(configuration.warnings.contains { $0.contains("DEEPSEEK_API_KEY") })
+        for key in ProviderConfiguration.allowedKeys.union(ModelEntry.allowedKeys).union(SidecarConfiguration.topLevelKeys) {
+            #expect(text.contains(key), "sidecar.yaml does not document '\(key)'")
+        }
+    }
+
+    @Test func defaultsAndKeysFromTheEnvironment() throws {
+        let configuration = try self.parse(Self.minimal, environment: ["DEEPSEEK_API_KEY": " sk-test \n"])
+        let provider = try #require(configuration.providers["deepseek"])
+        #expect(provider.baseURL == "https://api.deepseek.com")
+        #expect(provider.apiKey?.value == "sk-test")
+        #expect(provider.connectTimeout == .seconds(10))
+        #expect(provider.timeout == .seconds(600))
+        #expect(configuration.listen.description == "127.0.0.1:8080")
+        #expect(configuration.server.maxRequestBodyBytes == 8 << 20)
+        #expect(configuration.usage.sink == .standardOutput)
+        #expect(configuration.warnings.isEmpty)
+        #expect(configuration.models.resolve("deepseek-chat")?.entry.price?.input == Decimal(string: "0.28"))
+    }
+
+    @Test func missingKeysAreWarningsNotErrors() throws {
+        let configuration = try self.parse(Self.minimal)
+        #expect(configuration.providers["deepseek"]?.isUsable == false)
+        #expect(configuration.warnings == ["provider 'deepseek' has no API key: set the environment variable DEEPSEEK_API_KEY"])
+    }
+
+    @Test func keysFromFiles() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("key-\(UUID().uuidString)").path
+        try "sk-from-file\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let yaml = Self.minimal.replacingOccurrences(of: "api_key_env: DEEPSEEK_API_KEY", with: "api_key_file: \(path)")
+        #expect(try self.parse(yaml).providers["deepseek"]?.apiKey?.value == "sk-from-file")
+    }
+
+    @Test func secretsNeverPrint() {
+        let secret = Secret(value: "sk-very-secret")
+        #expect("\(secret)" == "<redacted>")
+        #expect(String(reflecting: secret) == "<redacted>")
+    }
+
+    @Test func environmentInterpolation() throws {
+        let yaml = "listen: ${ADDR:-127.0.0.1:9000}\n" + Self.minimal.replacingOccurrences(of: "https://api.deepseek.com/", with: "${DS_URL}")
+        let configuration = try self.parse(yaml, environment: ["DS_URL": "https://proxy.example.cn/deepseek"])
+        #expect(configuration.listen.port == 9000)
+        #expect(configuration.providers["deepseek"]?.baseURL == "https://proxy.example.cn/deepseek")
+        #expect(
+            self.problems(yaml) == [
+                "test.yaml:5: providers.deepseek.base_url: environment variable DS_URL is not set (write ${DS_URL:-default} to give a default)"
+            ]
+        )
+    }
+
+    /// Every problem is reported at once, each with its line and field.
+    @Test func everyProblemIsReportedWithLineAndField() {
+        let yaml = """
+            listen: localhost
+            server:
+              max_request_body: lots
+              event_loop_threads: 0
+            providers:
+              broken:
+                dialect: klingon
+              openai:
+                dialect: openai
+                base_url: ftp://example.com
+                base_ulr: https://typo
+                timeout: soon
+            models:
+              gpt-4o:
+                provider: openai
+                price: { input: -1, output: 2, currency: EUR }
+              ghost:
+                provider: nowhere
+            usage:
+              sink: ""
+            """
+        let problems = self.problems(yaml)
+        let expected = [
+            "test.yaml:1: listen: must be HOST:PORT, such as 127.0.0.1:8080",
+            "test.yaml:3: server.max_request_body: must be a size such as 512KiB or 4MiB, not 'lots'",
+            "test.yaml:4: server.event_loop_threads: must be between 1 and 64",
+            "test.yaml:7: providers.broken.dialect: unknown dialect 'klingon' (known: openai, deepseek, dashscope, openai-compatible, demo)",
+            "test.yaml:10: providers.openai.base_url: must be an http:// or https:// URL, not 'ftp://example.com'",
+            "test.yaml:11: providers.openai.base_ulr: unknown field 'base_ulr'",
+            "test.yaml:12: providers.openai.timeout: must be a duration such as 500ms, 10s, 5m or 1h, not 'soon'",
+            "test.yaml:9: providers.openai.api_key_env: a key is required for dialect openai: set api_key_env or api_key_file",
+            "test.yaml:16: models.gpt-4o.price.input: must be a non-negative number",
+            "test.yaml:16: models.gpt-4o.price.currency: must be USD or CNY",
+            "test.yaml:16: models.gpt-4o.price: needs both input and output (prices per million tokens)",
+            "test.yaml:18: models.ghost.provider: no provider named 'nowhere' under providers",
+            "test.yaml:20: usage.sink: must be stdout, stderr or a file path",
+        ]
+        for message in expected {
+            #expect(problems.contains { $0.hasPrefix(message) }, "missing problem: \(message)\nall: \(problems.joined(separator: "\n"))")
+        }
+        #expect(problems.count == expected.count, "unexpected extra problems: \(problems.joined(separator: "\n"))")
+    }
+
+    @Test func invalidYAMLIsReported() {
+        #expect(self.problems("providers: [unclosed").first?.hasPrefix("test.yaml: not valid YAML") == true)
+    }
+
+    @Test func modelsAreRequired() {
+        #expect(self.problems("providers: {}").contains("test.yaml: models: at least one model is required"))
+    }
+
+    @Test func patternsRouteUnlistedNames() throws {
+        let yaml =
+            Self.minimal + """
+
+                  "deepseek-*":
+                    provider: deepseek
+                  "*":
+                    provider: deepseek
+                    upstream_model: deepseek-chat
+                """
+        let catalog = try self.parse(yaml).models
+        #expect(catalog.listed.map(\.name) == ["deepseek-chat"])
+        #expect(catalog.resolve("deepseek-reasoner")?.upstreamModel == "deepseek-reasoner")
+        #expect(catalog.resolve("deepseek-reasoner")?.entry.name == "deepseek-*")
+        #expect(catalog.resolve("gpt-4o")?.upstreamModel == "deepseek-chat")
+        #expect(catalog.resolve("deepseek-chat")?.entry.name == "deepseek-chat")
+    }
+
+    @Test(arguments: [("250ms", 250), ("10s", 10_000), ("1.5m", 90_000), ("2h", 7_200_000), ("30", 30_000)])
+    func durations(text: String, milliseconds: Int64) {
+        #expect(ConfigurationReader.parseDuration(text) == .milliseconds(milliseconds))
+    }
+
+    @Test(arguments: [("512KiB", 524_288), ("4MiB", 4_194_304), ("1MB", 1_000_000), ("100", 100), ("2 GiB", 2_147_483_648)])
+    func byteSizes(text: String, bytes: Int) {
+        #expect(ConfigurationReader.parseByteSize(text) == bytes)
+    }
+
+    @Test(arguments: [("127.0.0.1:8080", "127.0.0.1", 8080), ("[::1]:9", "::1", 9), ("localhost:0", "localhost", 0)])
+    func listenAddresses(text: String, host: String, port: Int) {
+        #expect(ListenAddress(text)?.host == host)
+        #expect(ListenAddress(text)?.port == port)
+    }
+}

@@ -1,0 +1,94 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Logging
+import Synchronization
+import Translate
+
+@testable import Sidecar
+
+/// An in-memory provider: answers with scripted replies (first in, first out) and records
+/// every request it receives.
+final class ScriptedUpstream: UpstreamClient {
+    enum Reply: Sendable {
+        case json(status: Int, body: String, headers: [HTTPHeader] = [])
+        case stream([String], delay: Duration = .zero)
+        /// Streams `data: tick` events until the consumer cancels.
+        case endless(Counter)
+        case fail(ProxyError)
+    }
+
+    private let replies = Mutex<[Reply]>([])
+    private let received = Mutex<[UpstreamRequest]>([])
+
+    func enqueue(_ reply: Reply) {
+        self.replies.withLock { $0.append(reply) }
+    }
+
+    var requests: [UpstreamRequest] { self.received.withLock { $0 } }
+
+    func execute(_ request: UpstreamRequest, logger: Logger) async throws(ProxyError) -> UpstreamResponse {
+        self.received.withLock { $0.append(request) }
+        let reply = self.replies.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+        switch reply {
+        case .json(let status, let body, let headers)?:
+            return UpstreamResponse(
+                head: UpstreamResponseHead(status: status, headers: headers),
+                body: UpstreamBody(PreparedBody(pieces: [Array(body.utf8)]))
+            )
+        case .stream(let events, let delay)?:
+            let pieces = events.map { Array($0.utf8) }
+            return UpstreamResponse(
+                head: UpstreamResponseHead(status: 200, headers: []),
+                body: UpstreamBody(PreparedBody(pieces: pieces, delay: delay))
+            )
+        case .endless(let ticks)?:
+            return UpstreamResponse(head: UpstreamResponseHead(status: 200, headers: []), body: UpstreamBody(EndlessBody(ticks: ticks)))
+        case .fail(let error)?:
+            throw error
+        case nil:
+            throw ProxyError(.internal, "no scripted reply left")
+        }
+    }
+}
+
+/// A body that yields a chunk every 5 ms until cancelled, counting the chunks it produced.
+private final class EndlessBody: UpstreamBodySource {
+    private let ticks: Counter
+    private let cancelled = Mutex(false)
+
+    init(ticks: Counter) {
+        self.ticks = ticks
+    }
+
+    func next() async throws(ProxyError) -> [UInt8]? {
+        if self.cancelled.withLock({ $0 }) { throw ProxyError(.cancelled, "cancelled") }
+        try? await Task.sleep(for: .milliseconds(5))
+        let count = self.ticks.increment()
+        let chunk = #"{"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"tick\#(count) "},"finish_reason":null}]}"#
+        return Array("data: \(chunk)\n\n".utf8)
+    }
+
+    func cancel() {
+        self.cancelled.withLock { $0 = true }
+    }
+}
+
+/// A thread-safe counter.
+final class Counter: Sendable {
+    private let count = Mutex(0)
+
+    var value: Int { self.count.withLock { $0 } }
+
+    @discardableResult
+    func increment() -> Int {
+        self.count.withLock { count in
+            count += 1
+            return count
+        }
+    }
+}
