@@ -28,8 +28,13 @@ enum SidecarRouter {
             models.openAIModel(id: String(request.uri.path.dropFirst("/v1/models/".count)))
         }
         router.get("/api/v1/models") { _, _ in models.serviceList() }
-        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
-            router.on("/v1/**", method: method) { request, _ in await passthrough.respond(to: request) }
+        // Everything else under /v1 — other methods on the paths above too, such as listing
+        // stored completions (GET /v1/chat/completions) or deleting a fine-tuned model.
+        let served: Set<String> = ["POST /v1/chat/completions", "POST /v1/embeddings", "GET /v1/models", "GET /v1/models/**"]
+        for path in ["/v1/**", "/v1/chat/completions", "/v1/embeddings", "/v1/models", "/v1/models/**"] {
+            for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] where !served.contains("\(method) \(path)") {
+                router.on(RouterPath(path), method: method) { request, _ in await passthrough.respond(to: request) }
+            }
         }
         return router
     }

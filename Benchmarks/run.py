@@ -1,0 +1,328 @@
+#!/usr/bin/env python3
+"""Side-by-side proxy benchmark: a direct call vs nginx vs llm-sidecar (vs LiteLLM).
+
+One run starts a fast local upstream (nginx answering a fixed chat completion), nginx as a
+plain reverse proxy in front of it (the floor any proxy is measured against), the sidecar
+(release build) in front of it, and optionally LiteLLM from PyPI; then drives each with wrk
+(POST /v1/chat/completions, one wrk thread) at 1, 16 and 64 connections and reports:
+
+  * latency p50/p99 and the latency each proxy *adds* over the direct call,
+  * requests per second and CPU time per 1,000 requests of the proxy process,
+  * RSS idle, peak under load, and after load,
+  * start-up time: exec to the first proxied chat completion answered.
+
+Results print as a table and are written as JSON to bench-results/<UTC timestamp>.json
+(see README, "Benchmarks"). Usage:
+
+    scripts/bench.sh [--duration 5] [--connections 1,16,64] [--litellm]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAT_BODY = json.dumps({"model": "bench-model", "messages": [{"role": "user", "content": "Say hello"}]})
+COMPLETION = json.dumps({
+    "id": "chatcmpl-bench", "object": "chat.completion", "created": 1, "model": "bench-model",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello! How can I help you today?"},
+                 "logprobs": None, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 9, "completion_tokens": 9, "total_tokens": 18},
+}, separators=(",", ":"))
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def post_chat(port: int, timeout: float = 2) -> bool:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/chat/completions", data=CHAT_BODY.encode(),
+                                     headers={"Content-Type": "application/json", "Authorization": "Bearer bench"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def wait_until_serving(port: int, deadline_s: float) -> float:
+    """Seconds until a chat completion through `port` succeeds."""
+    start = time.monotonic()
+    while time.monotonic() - start < deadline_s:
+        if post_chat(port, timeout=1):
+            return time.monotonic() - start
+        time.sleep(0.002)
+    raise RuntimeError(f"nothing served on port {port} after {deadline_s}s")
+
+
+def process_tree(pid: int) -> list[int]:
+    pids = [pid]
+    for child in Path(f"/proc/{pid}/task").glob("*/children"):
+        for text in child.read_text().split():
+            pids += process_tree(int(text))
+    return pids
+
+
+def rss_mb(pid: int) -> float:
+    total = 0
+    for member in process_tree(pid):
+        try:
+            status = Path(f"/proc/{member}/status").read_text()
+        except OSError:
+            continue
+        total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+    return total / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    total = 0
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
+class Target:
+    def __init__(self, name: str, port: int, process: subprocess.Popen | None):
+        self.name, self.port, self.process = name, port, process
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+
+def start_nginx(directory: Path, name: str, server_block: str, extra_http: str = "") -> subprocess.Popen:
+    config = directory / f"{name}.conf"
+    config.write_text(f"""
+worker_processes 1;
+daemon off;
+master_process off;
+error_log {directory}/{name}.error.log warn;
+pid {directory}/{name}.pid;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {directory}/{name}.body;
+    proxy_temp_path {directory}/{name}.proxy;
+    keepalive_requests 1000000;
+    {extra_http}
+    server {{ {server_block} }}
+}}
+""")
+    return subprocess.Popen(["nginx", "-c", str(config), "-p", str(directory)], stderr=subprocess.DEVNULL)
+
+
+def start_upstream(directory: Path) -> Target:
+    port = free_port()
+    body = COMPLETION.replace("'", "\\'")
+    process = start_nginx(directory, "upstream", f"""
+        listen 127.0.0.1:{port};
+        location / {{ default_type application/json; return 200 '{body}'; }}""")
+    wait_until_serving(port, 10)
+    return Target("direct", port, process)
+
+
+def start_nginx_proxy(directory: Path, upstream: int) -> Target:
+    port = free_port()
+    process = start_nginx(directory, "proxy", f"""
+        listen 127.0.0.1:{port};
+        location / {{ proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }}""",
+        extra_http=f"upstream backend {{ server 127.0.0.1:{upstream}; keepalive 128; }}")
+    wait_until_serving(port, 10)
+    return Target("nginx", port, process)
+
+
+def start_sidecar(directory: Path, upstream: int, binary: Path) -> tuple[Target, float]:
+    port = free_port()
+    config = directory / "sidecar.yaml"
+    config.write_text(f"""
+listen: 127.0.0.1:{port}
+providers:
+  bench:
+    dialect: openai-compatible
+    base_url: http://127.0.0.1:{upstream}/v1
+models:
+  "*":
+    provider: bench
+    price: {{ input: 0.28, output: 0.42 }}
+usage:
+  sink: {directory}/usage.jsonl
+log:
+  level: warning
+""")
+    process = subprocess.Popen([str(binary), "serve", "--config", str(config)], stderr=subprocess.DEVNULL)
+    startup = wait_until_serving(port, 10)
+    return Target("sidecar", port, process), startup
+
+
+def start_litellm(directory: Path, upstream: int) -> tuple[Target, float]:
+    port = free_port()
+    config = directory / "litellm.yaml"
+    config.write_text(f"""
+model_list:
+  - model_name: bench-model
+    litellm_params: {{ model: openai/bench-model, api_base: "http://127.0.0.1:{upstream}/v1", api_key: bench }}
+litellm_settings: {{ telemetry: false }}
+""")
+    environment = dict(os.environ, LITELLM_LOG="ERROR", LITELLM_TELEMETRY="False")
+    process = subprocess.Popen(["litellm", "--config", str(config), "--port", str(port), "--num_workers", "1"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment)
+    startup = wait_until_serving(port, 180)
+    return Target("litellm", port, process), startup
+
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = [[%s]]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer bench"
+""" % CHAT_BODY
+
+
+def to_microseconds(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 1, "ms": 1000, "s": 1_000_000}[unit]
+
+
+def run_wrk(target: Target, connections: int, duration: int, script: Path) -> dict:
+    samples: list[float] = []
+    stop = threading.Event()
+
+    def sample_rss() -> None:
+        while not stop.is_set() and target.pid:
+            samples.append(rss_mb(target.pid))
+            stop.wait(0.2)
+
+    sampler = threading.Thread(target=sample_rss)
+    sampler.start()
+    cpu_before = cpu_seconds(target.pid) if target.pid else 0
+    output = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
+         f"http://127.0.0.1:{target.port}/v1/chat/completions"],
+        capture_output=True, text=True, check=True).stdout
+    cpu_used = (cpu_seconds(target.pid) - cpu_before) if target.pid else 0
+    stop.set()
+    sampler.join()
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "connections": connections,
+        "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50_us": to_microseconds(re.search(r"50%\s+(\S+)", output).group(1)),
+        "p99_us": to_microseconds(re.search(r"99%\s+(\S+)", output).group(1)),
+        "requests": requests,
+        "non_2xx": int(errors.group(1)) if errors else 0,
+        "cpu_ms_per_1000_requests": round(cpu_used * 1000 / max(requests, 1) * 1000, 2) if target.pid else None,
+        "peak_rss_mb": round(max(samples), 1) if samples else None,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
+    parser.add_argument("--connections", default="1,16,64", help="comma-separated connection counts")
+    parser.add_argument("--litellm", action="store_true", help="also measure LiteLLM (pip install -r Benchmarks/requirements.txt)")
+    parser.add_argument("--binary", type=Path, default=ROOT / ".build/release/llm-sidecar")
+    parser.add_argument("--output", type=Path, default=ROOT / "bench-results")
+    arguments = parser.parse_args()
+    connection_counts = [int(text) for text in arguments.connections.split(",")]
+    for tool in ("nginx", "wrk"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is missing: run scripts/bootstrap.sh --bench")
+
+    results: dict = {"started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(), "cores": os.cpu_count(),
+                     "duration_s": arguments.duration, "targets": {}}
+    with tempfile.TemporaryDirectory(prefix="sidecar-bench-") as temporary:
+        directory = Path(temporary)
+        upstream = start_upstream(directory)
+        targets = [upstream, start_nginx_proxy(directory, upstream.port)]
+        sidecar, startup = start_sidecar(directory, upstream.port, arguments.binary)
+        targets.append(sidecar)
+        results["sidecar_startup_ms"] = round(startup * 1000, 1)
+        if arguments.litellm:
+            litellm, litellm_startup = start_litellm(directory, upstream.port)
+            targets.append(litellm)
+            results["litellm_startup_ms"] = round(litellm_startup * 1000, 1)
+        script = directory / "post.lua"
+        script.write_text(WRK_SCRIPT)
+        try:
+            for target in targets:
+                time.sleep(0.5)
+                entry = {"idle_rss_mb": round(rss_mb(target.pid), 1) if target.pid else None, "runs": []}
+                for connections in connection_counts:
+                    subprocess.run(["wrk", "-t1", "-c4", "-d1s", "-s", str(script), f"http://127.0.0.1:{target.port}/v1/chat/completions"],
+                                   capture_output=True, check=True)  # warm-up
+                    entry["runs"].append(run_wrk(target, connections, arguments.duration, script))
+                time.sleep(2)
+                entry["after_load_rss_mb"] = round(rss_mb(target.pid), 1) if target.pid else None
+                results["targets"][target.name] = entry
+        finally:
+            for target in targets:
+                if target.process:
+                    target.process.terminate()
+                    target.process.wait(timeout=10)
+    add_ratios(results)
+    print_table(results)
+    arguments.output.mkdir(exist_ok=True)
+    path = arguments.output / (results["started_at"].replace(":", "").split(".")[0] + ".json")
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nresults written to {path}")
+    return 0
+
+
+def add_ratios(results: dict) -> None:
+    """Added latency over the direct call, and each proxy's figures as ratios to nginx's."""
+    direct = {run["connections"]: run for run in results["targets"]["direct"]["runs"]}
+    nginx = {run["connections"]: run for run in results["targets"]["nginx"]["runs"]}
+    for entry in results["targets"].values():
+        for run in entry["runs"]:
+            base, floor = direct[run["connections"]], nginx[run["connections"]]
+            run["added_p50_us"] = round(run["p50_us"] - base["p50_us"], 1)
+            run["added_p99_us"] = round(run["p99_us"] - base["p99_us"], 1)
+            nginx_added = floor["p50_us"] - base["p50_us"]
+            run["added_p50_vs_nginx"] = round(run["added_p50_us"] / nginx_added, 2) if nginx_added > 0 else None
+            run["throughput_vs_nginx"] = round(run["requests_per_second"] / floor["requests_per_second"], 3)
+            run["throughput_vs_direct"] = round(run["requests_per_second"] / base["requests_per_second"], 3)
+
+
+def print_table(results: dict) -> None:
+    header = f"{'target':<8} {'conns':>5} {'req/s':>9} {'p50 µs':>8} {'p99 µs':>8} {'+p50 µs':>8} {'+p50/ngx':>8} {'rps/ngx':>8} {'cpu ms/1k':>9} {'peak MB':>8}"
+    print(header)
+    print("-" * len(header))
+    for name, entry in results["targets"].items():
+        for run in entry["runs"]:
+            ratio = run["added_p50_vs_nginx"]
+            print(f"{name:<8} {run['connections']:>5} {run['requests_per_second']:>9.0f} {run['p50_us']:>8.0f} {run['p99_us']:>8.0f} "
+                  f"{run['added_p50_us']:>8.0f} {ratio if ratio is not None else '-':>8} {run['throughput_vs_nginx']:>8.3f} "
+                  f"{run['cpu_ms_per_1000_requests'] if run['cpu_ms_per_1000_requests'] is not None else '-':>9} "
+                  f"{run['peak_rss_mb'] if run['peak_rss_mb'] is not None else '-':>8}")
+    print()
+    for name, entry in results["targets"].items():
+        if entry["idle_rss_mb"] is not None:
+            print(f"{name}: RSS idle {entry['idle_rss_mb']} MB, after load {entry['after_load_rss_mb']} MB")
+    print(f"sidecar start-up to first served request: {results['sidecar_startup_ms']} ms")
+    if "litellm_startup_ms" in results:
+        print(f"litellm start-up to first served request: {results['litellm_startup_ms']} ms")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""Runs the built llm-sidecar binary for the end-to-end tests.
+
+`SidecarProcess` writes a configuration (providers pointing at the emulator), starts
+`llm-sidecar serve` on a free port, waits until `/healthz` answers, and reads the usage lines
+it writes to a file. The binary is $SIDECAR_BIN, else .build/debug/llm-sidecar.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import openai
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+CLIENT_KEY = "client-key-that-must-not-be-forwarded"
+
+
+def binary() -> Path:
+    path = Path(os.environ.get("SIDECAR_BIN", REPOSITORY / ".build/debug/llm-sidecar"))
+    if not path.exists():
+        raise RuntimeError(f"{path} does not exist: build it with `swift build` or set SIDECAR_BIN")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def configuration(emulator: Any, extra_models: str = "") -> str:
+    """A configuration routing models to the emulator's flavours (see the model table below);
+    `extra_models` adds YAML lines under `models:`."""
+    return f"""
+providers:
+  openai:
+    dialect: openai
+    base_url: {emulator.base_url("openai")}
+    api_key_env: E2E_OPENAI_KEY
+  deepseek:
+    dialect: deepseek
+    base_url: {emulator.base_url("deepseek")}
+    api_key_env: E2E_DEEPSEEK_KEY
+  dashscope:
+    dialect: dashscope
+    base_url: {emulator.base_url("dashscope")}
+    api_key_env: E2E_DASHSCOPE_KEY
+  custom:
+    dialect: openai-compatible
+    base_url: {emulator.base_url("custom")}
+  demo:
+    dialect: demo
+    word_delay: 1ms
+models:
+  gpt-4o-mini:
+    provider: openai
+    upstream_model: gpt-4o-mini-2024-07-18
+    price: {{ input: 0.15, cached_input: 0.075, output: 0.60, currency: USD }}
+  o4-mini:
+    provider: openai
+    price: {{ input: 1.1, cached_input: 0.275, output: 4.4 }}
+  deepseek-chat:
+    provider: deepseek
+    price: {{ input: 0.28, cached_input: 0.028, output: 0.42 }}
+  deepseek-reasoner:
+    provider: deepseek
+    price: {{ input: 0.28, cached_input: 0.028, output: 0.42 }}
+  qwen-plus:
+    provider: dashscope
+    price: {{ input: 0.8, output: 2.0, currency: CNY }}
+  local-llama:
+    provider: custom
+  demo:
+    provider: demo
+  "text-embedding-*":
+    provider: openai
+    price: {{ input: 0.02, output: 0 }}
+{extra_models}passthrough:
+  provider: openai
+"""
+
+
+class SidecarProcess:
+    def __init__(self, directory: Path, config_text: str, environment: dict[str, str]) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.usage_path = directory / "usage.jsonl"
+        self.stderr_path = directory / "sidecar.stderr"
+        config = directory / "sidecar.yaml"
+        config.write_text(config_text + f"\nusage:\n  sink: {self.usage_path}\nlog:\n  level: debug\n")
+        self.process = subprocess.Popen(
+            [str(binary()), "serve", "--config", str(config), "--listen", f"127.0.0.1:{self.port}"],
+            stdout=subprocess.DEVNULL, stderr=self.stderr_path.open("w"), env=dict(os.environ, **environment))
+        self._wait_until_healthy()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self, **options: Any) -> openai.OpenAI:
+        """The official SDK pointed at the sidecar, retries off so faults surface as they are."""
+        options.setdefault("max_retries", 0)
+        return openai.OpenAI(base_url=self.base_url + "/v1", api_key=CLIENT_KEY, **options)
+
+    def usage_lines(self) -> list[dict[str, Any]]:
+        if not self.usage_path.exists():
+            return []
+        return [json.loads(line) for line in self.usage_path.read_text().splitlines() if line]
+
+    def usage_for(self, request_id: str, timeout: float = 5) -> dict[str, Any]:
+        """The one usage line of a request (waits for it; fails on zero or several)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = [line for line in self.usage_lines() if line["request_id"] == request_id]
+            if lines or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        time.sleep(0.05)  # a duplicate would have been written by now
+        lines = [line for line in self.usage_lines() if line["request_id"] == request_id]
+        assert len(lines) == 1, f"expected exactly one usage line for {request_id}, got {len(lines)}"
+        return lines[0]
+
+    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base_url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json", **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, dict(response.headers), json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), json.loads(error.read() or b"null")
+
+    def stop(self) -> int:
+        self.process.terminate()
+        try:
+            return self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+    def _wait_until_healthy(self) -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"llm-sidecar exited with {self.process.returncode}: {self.stderr_path.read_text()}")
+            try:
+                with urllib.request.urlopen(self.base_url + "/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError("llm-sidecar did not become healthy: " + self.stderr_path.read_text())
+
+
+def provider_keys(emulator: Any) -> dict[str, str]:
+    return {"E2E_OPENAI_KEY": emulator.key("openai"), "E2E_DEEPSEEK_KEY": emulator.key("deepseek"),
+            "E2E_DASHSCOPE_KEY": emulator.key("dashscope")}

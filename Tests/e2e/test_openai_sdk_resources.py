@@ -1,0 +1,33 @@
+"""The openai SDK's own resource tests (from its sdist), run against llm-sidecar.
+
+Chat completions, embeddings and models resources — including the stored-completion and
+model-deletion endpoints, which the sidecar forwards to its passthrough provider — with the
+SDK's strict response validation. The sidecar sits in front of a dedicated emulator started
+with --float-embeddings (see README.md: the SDK's strict embeddings tests expect floats even
+though they ask for base64).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import E2E_DIR, launch_emulator
+from sidecar import SidecarProcess, configuration, provider_keys
+
+
+def test_openai_sdk_resource_suite_through_the_sidecar(tmp_path):
+    with launch_emulator("--float-embeddings") as emulator:
+        sidecar = SidecarProcess(tmp_path, configuration(emulator, extra_models='  "*":\n    provider: openai\n'), provider_keys(emulator))
+        try:
+            result = subprocess.run(
+                [sys.executable, str(E2E_DIR / "openai_sdk_suite.py"), "--base-url", sidecar.base_url + "/v1",
+                 "--workdir", str(E2E_DIR / ".sdk-cache"), "--", "-q", "-p", "no:cacheprovider"],
+                capture_output=True, text=True, timeout=600)
+        finally:
+            sidecar.stop()
+        assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
+        assert " passed" in result.stdout and " failed" not in result.stdout
+        lines = sidecar.usage_lines()
+        assert {line["gen_ai.operation.name"] for line in lines} == {"chat", "embeddings", "passthrough"}
+        assert all(line["request_id"] for line in lines)
