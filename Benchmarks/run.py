@@ -151,7 +151,7 @@ def start_nginx_proxy(directory: Path, upstream: int) -> Target:
     return Target("nginx", port, process)
 
 
-def start_sidecar(directory: Path, upstream: int, binary: Path) -> tuple[Target, float]:
+def start_sidecar(directory: Path, upstream: int, binary: Path, threads: int | None) -> tuple[Target, float]:
     port = free_port()
     config = directory / "sidecar.yaml"
     config.write_text(f"""
@@ -168,7 +168,7 @@ usage:
   sink: {directory}/usage.jsonl
 log:
   level: warning
-""")
+""" + (f"server:\n  event_loop_threads: {threads}\n" if threads else ""))
     process = subprocess.Popen([str(binary), "serve", "--config", str(config)], stderr=subprocess.DEVNULL)
     startup = wait_until_serving(port, 10)
     return Target("sidecar", port, process), startup
@@ -199,8 +199,12 @@ wrk.headers["Authorization"] = "Bearer bench"
 
 
 def to_microseconds(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(value) * {"us": 1, "ms": 1000, "s": 1_000_000}[unit]
+    """wrk's durations: 812.00us, 1.20ms, 2.01s, 1.00m."""
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
+    if match is None:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    value, unit = match.groups()
+    return float(value) * {"us": 1, "ms": 1e3, "s": 1e6, "m": 60e6, "h": 3600e6}[unit]
 
 
 def run_wrk(target: Target, connections: int, duration: int, script: Path) -> dict:
@@ -222,13 +226,15 @@ def run_wrk(target: Target, connections: int, duration: int, script: Path) -> di
     cpu_used = (cpu_seconds(target.pid) - cpu_before) if target.pid else 0
     stop.set()
     sampler.join()
+    if "Latency Distribution" not in output:
+        raise RuntimeError(f"wrk against {target.name} failed:\n{output}")
     requests = int(re.search(r"(\d+) requests in", output).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return {
         "connections": connections,
         "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "p50_us": to_microseconds(re.search(r"50%\s+(\S+)", output).group(1)),
-        "p99_us": to_microseconds(re.search(r"99%\s+(\S+)", output).group(1)),
+        "p50_us": to_microseconds(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1)),
+        "p99_us": to_microseconds(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1)),
         "requests": requests,
         "non_2xx": int(errors.group(1)) if errors else 0,
         "cpu_ms_per_1000_requests": round(cpu_used * 1000 / max(requests, 1) * 1000, 2) if target.pid else None,
@@ -242,6 +248,7 @@ def main() -> int:
     parser.add_argument("--connections", default="1,16,64", help="comma-separated connection counts")
     parser.add_argument("--litellm", action="store_true", help="also measure LiteLLM (pip install -r Benchmarks/requirements.txt)")
     parser.add_argument("--binary", type=Path, default=ROOT / ".build/release/llm-sidecar")
+    parser.add_argument("--threads", type=int, help="the sidecar's server.event_loop_threads (default: its configuration default)")
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results")
     arguments = parser.parse_args()
     connection_counts = [int(text) for text in arguments.connections.split(",")]
@@ -255,7 +262,7 @@ def main() -> int:
         directory = Path(temporary)
         upstream = start_upstream(directory)
         targets = [upstream, start_nginx_proxy(directory, upstream.port)]
-        sidecar, startup = start_sidecar(directory, upstream.port, arguments.binary)
+        sidecar, startup = start_sidecar(directory, upstream.port, arguments.binary, arguments.threads)
         targets.append(sidecar)
         results["sidecar_startup_ms"] = round(startup * 1000, 1)
         if arguments.litellm:

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh --bench
-swift build -c release --product llm-sidecar
+swift build -c release --static-swift-stdlib --product llm-sidecar
 exec python3 Benchmarks/run.py "$@"

@@ -6,5 +6,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
-swift build -c release --product llm-sidecar
+swift build -c release --static-swift-stdlib --product llm-sidecar
 exec .build/release/llm-sidecar serve --config "${SIDECAR_CONFIG:-sidecar.yaml}" "$@"

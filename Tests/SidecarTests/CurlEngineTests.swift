@@ -5,9 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-import HTTPTypes
-import Hummingbird
 import NIOCore
+import NIOHTTP1
 import Synchronization
 import Testing
 import Translate
@@ -23,77 +22,91 @@ import Translate
         let releaseRest = Gate()
     }
 
-    static func router(log: ServerLog) -> Router<BasicRequestContext> {
-        let router = Router()
-        router.post("/echo") { request, _ -> Response in
-            let body = try await request.body.collect(upTo: 1 << 20)
-            var headers: JSONObject = [:]
-            for field in request.headers { headers[field.name.canonicalName] = .string(field.value) }
-            let answer: JSONValue = ["method": .string(request.method.rawValue), "headers": .object(headers), "body": .string(String(buffer: body))]
-            return Response(
-                status: .created,
-                headers: [.contentType: "application/json", .init("X-Test")!: "yes"],
-                body: .init(byteBuffer: ByteBuffer(bytes: answer.serialized()))
-            )
+    /// The test server: `/echo`, `/gated-stream`, `/endless`, `/bytes/N`, `/hang`, `/status/N`.
+    static func responder(log: ServerLog) -> HTTPRequestHandler.Responder {
+        { request in
+            switch request.path {
+            case "/echo": Self.echo(request)
+            case "/gated-stream": Self.gatedStream(log: log)
+            case "/endless": Self.endless(log: log)
+            case "/hang":
+                await Self.hang()
+            case let path where path.hasPrefix("/bytes/"): Self.bytes(Int(path.dropFirst("/bytes/".count)) ?? 0)
+            case let path where path.hasPrefix("/status/"):
+                ServerResponse(
+                    status: HTTPResponseStatus(statusCode: Int(path.dropFirst("/status/".count)) ?? 500),
+                    headers: ["Retry-After": "7"],
+                    body: .bytes(ByteBuffer(string: #"{"error":"x"}"#))
+                )
+            default: ServerResponse(status: .notFound, body: .bytes(ByteBuffer()))
+            }
         }
-        router.get("/gated-stream") { _, _ -> Response in
-            Response(
-                status: .ok,
-                headers: [.contentType: "text/event-stream"],
-                body: ResponseBody { writer in
-                    try await writer.write(ByteBuffer(string: "data: first\n\n"))
-                    log.firstChunkSent.open()
-                    await log.releaseRest.wait()
-                    try await writer.write(ByteBuffer(string: "data: second\n\n"))
-                    try await writer.finish(nil)
-                }
-            )
-        }
-        router.get("/endless") { _, _ -> Response in
-            Response(
-                status: .ok,
-                body: ResponseBody { writer in
-                    do {
-                        while true {
-                            try await writer.write(ByteBuffer(string: "data: tick\n\n"))
-                            try await Task.sleep(for: .milliseconds(5))
-                        }
-                    } catch {
-                        log.disconnects.withLock { $0 += 1 }
-                        throw error
+    }
+
+    static func echo(_ request: ServerRequest) -> ServerResponse {
+        var headers: JSONObject = [:]
+        for (name, value) in request.headers { headers[name.lowercased()] = .string(value) }
+        let answer: JSONValue = [
+            "method": .string(request.method.rawValue), "headers": .object(headers), "body": .string(String(buffer: request.body)),
+        ]
+        return ServerResponse(
+            status: .created,
+            headers: ["Content-Type": "application/json", "X-Test": "yes"],
+            body: .bytes(ByteBuffer(bytes: answer.serialized()))
+        )
+    }
+
+    static func gatedStream(log: ServerLog) -> ServerResponse {
+        ServerResponse(
+            status: .ok,
+            headers: ["Content-Type": "text/event-stream"],
+            body: .stream { writer in
+                try? await writer.write(Array("data: first\n\n".utf8))
+                log.firstChunkSent.open()
+                await log.releaseRest.wait()
+                try? await writer.write(Array("data: second\n\n".utf8))
+            }
+        )
+    }
+
+    static func endless(log: ServerLog) -> ServerResponse {
+        ServerResponse(
+            status: .ok,
+            body: .stream { writer in
+                do {
+                    while true {
+                        try await writer.write(Array("data: tick\n\n".utf8))
+                        try await Task.sleep(for: .milliseconds(5))
                     }
+                } catch {
+                    log.disconnects.withLock { $0 += 1 }
                 }
-            )
-        }
-        router.get("/bytes/:count") { _, context -> Response in
-            let count = context.parameters.get("count", as: Int.self) ?? 0
-            let block = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 << 10)
-            return Response(
-                status: .ok,
-                body: ResponseBody { writer in
-                    var remaining = count
-                    while remaining > 0 {
-                        let size = min(remaining, block.readableBytes)
-                        try await writer.write(block.getSlice(at: 0, length: size)!)
-                        remaining -= size
-                    }
-                    try await writer.finish(nil)
+            }
+        )
+    }
+
+    static func bytes(_ count: Int) -> ServerResponse {
+        ServerResponse(
+            status: .ok,
+            body: .stream { writer in
+                let block = [UInt8](repeating: UInt8(ascii: "x"), count: 64 << 10)
+                var remaining = count
+                while remaining > 0 {
+                    let size = min(remaining, block.count)
+                    guard (try? await writer.write(Array(block[..<size]))) != nil else { return }
+                    remaining -= size
                 }
-            )
-        }
-        router.get("/hang") { _, _ -> Response in
-            try await Task.sleep(for: .seconds(2))
-            return Response(status: .ok)
-        }
-        router.get("/status/:code") { _, context -> Response in
-            let code = context.parameters.get("code", as: Int.self) ?? 500
-            return Response(status: .init(code: code), headers: [.retryAfter: "7"], body: .init(byteBuffer: ByteBuffer(string: #"{"error":"x"}"#)))
-        }
-        return router
+            }
+        )
+    }
+
+    static func hang() async -> ServerResponse {
+        try? await Task.sleep(for: .seconds(2))
+        return ServerResponse(status: .ok, body: .bytes(ByteBuffer()))
     }
 
     @Test func postCarriesHeadersAndBodyBothWays() async throws {
-        try await withServer(Self.router(log: ServerLog())) { port in
+        try await withServer(Self.responder(log: ServerLog())) { port in
             let exchange = try await send(
                 "POST",
                 "http://127.0.0.1:\(port)/echo",
@@ -110,7 +123,7 @@ import Translate
     }
 
     @Test func errorStatusesArriveWithHeadersAndBody() async throws {
-        try await withServer(Self.router(log: ServerLog())) { port in
+        try await withServer(Self.responder(log: ServerLog())) { port in
             let exchange = try await send("GET", "http://127.0.0.1:\(port)/status/429")
             #expect(exchange.head.status == 429)
             #expect(exchange.head.header("Retry-After") == "7")
@@ -122,7 +135,7 @@ import Translate
     /// server only continues once the test has read the first event.
     @Test func streamedBytesArriveAsTheyAreSent() async throws {
         let log = ServerLog()
-        try await withServer(Self.router(log: log)) { port in
+        try await withServer(Self.responder(log: log)) { port in
             let request = UpstreamRequest(
                 method: "GET",
                 url: "http://127.0.0.1:\(port)/gated-stream",
@@ -147,7 +160,7 @@ import Translate
     /// and still receives every byte.
     @Test func slowReadersApplyBackPressure() async throws {
         let total = 6 << 20
-        try await withServer(Self.router(log: ServerLog())) { port in
+        try await withServer(Self.responder(log: ServerLog())) { port in
             let request = UpstreamRequest(
                 method: "GET",
                 url: "http://127.0.0.1:\(port)/bytes/\(total)",
@@ -172,7 +185,7 @@ import Translate
 
     @Test func cancellingAStreamClosesTheConnection() async throws {
         let log = ServerLog()
-        try await withServer(Self.router(log: log)) { port in
+        try await withServer(Self.responder(log: log)) { port in
             let request = UpstreamRequest(
                 method: "GET",
                 url: "http://127.0.0.1:\(port)/endless",
@@ -195,7 +208,7 @@ import Translate
 
     @Test func droppingAnUnreadBodyCancelsTheTransfer() async throws {
         let log = ServerLog()
-        try await withServer(Self.router(log: log)) { port in
+        try await withServer(Self.responder(log: log)) { port in
             let request = UpstreamRequest(
                 method: "GET",
                 url: "http://127.0.0.1:\(port)/endless",
@@ -221,7 +234,7 @@ import Translate
     }
 
     @Test func silentServersTimeOut() async throws {
-        try await withServer(Self.router(log: ServerLog())) { port in
+        try await withServer(Self.responder(log: ServerLog())) { port in
             let error = await #expect(throws: ProxyError.self) { try await send("GET", "http://127.0.0.1:\(port)/hang", timeout: .milliseconds(300)) }
             #expect(error?.code == .upstreamTimeout)
             #expect(error?.status == 504)
@@ -229,7 +242,7 @@ import Translate
     }
 
     @Test func manyConcurrentTransfers() async throws {
-        try await withServer(Self.router(log: ServerLog())) { port in
+        try await withServer(Self.responder(log: ServerLog())) { port in
             try await withThrowingTaskGroup(of: String.self) { group in
                 for index in 0..<100 {
                     group.addTask {

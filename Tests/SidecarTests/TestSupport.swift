@@ -6,7 +6,6 @@
 //===----------------------------------------------------------------------===//
 
 import Foundation
-import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -21,28 +20,33 @@ let testEngine = CurlEngine(logger: Logger(label: "test.curl"))
 let testClient = CurlUpstreamClient(engine: testEngine)
 let testLogger = Logger(label: "test")
 
-/// Runs a Hummingbird router on a free loopback port for the duration of `body`.
+/// Runs `responder` as an HTTP server on a free loopback port for the duration of `body`.
 func withServer<Result: Sendable>(
-    _ router: Router<BasicRequestContext>,
+    maximumBodyBytes: Int = 1 << 20,
+    _ responder: @escaping HTTPRequestHandler.Responder,
     _ body: @Sendable (_ port: Int) async throws -> Result
 ) async throws -> Result {
     let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-    let application = Application(
-        router: router,
-        configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
-        onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
-        logger: Logger(label: "test.server")
+    let server = HTTPServer(
+        configuration: HTTPServer.Configuration(host: "127.0.0.1", port: 0, maximumBodyBytes: { maximumBodyBytes }),
+        logger: Logger(label: "test.server"),
+        onListening: { address in portContinuation.yield(address.port ?? 0) },
+        responder: responder
     )
-    let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [application], logger: Logger(label: "test.group")))
+    let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [server], logger: Logger(label: "test.group")))
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         let port = try #require(await iterator.next())
-        defer { Task { await group.triggerGracefulShutdown() } }
-        let result = try await body(port)
-        await group.triggerGracefulShutdown()
-        try await tasks.waitForAll()
-        return result
+        do {
+            let result = try await body(port)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        } catch {
+            await group.triggerGracefulShutdown()
+            throw error
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 
 /// `llm-sidecar check-config`: validates a configuration without serving.
 struct CheckConfigCommand: ParsableCommand {
@@ -38,7 +38,7 @@ struct CheckConfigCommand: ParsableCommand {
         do {
             return try SidecarConfiguration.load(path: path)
         } catch let error as ConfigurationError {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            StandardError.write(error.description + "\n")
             throw ExitCode.failure
         }
     }

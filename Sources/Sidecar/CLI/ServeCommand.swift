@@ -6,7 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Logging
 import NIOCore
 import NIOPosix
@@ -33,7 +33,7 @@ struct ServeCommand: ParsableCommand {
         }
         // Swift concurrency runs on NIO's event loops, so a request never hops between the
         // server's threads and the concurrency pool. Must happen before any task exists.
-        NIOSingletons.groupLoopCountSuggestion = configuration.server.eventLoopThreads
+        NIOSingletons.groupLoopCountSuggestion = configuration.server.resolvedEventLoopThreads
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let logger = Self.bootstrapLogging(configuration.log)
         let application = SidecarApplication(configuration: configuration, logger: logger)

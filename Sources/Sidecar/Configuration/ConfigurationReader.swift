@@ -5,8 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-import Foundation
-import Yams
+import FoundationEssentials
 
 /// Reads typed values out of a YAML tree and collects every problem instead of stopping at the first.
 ///
@@ -16,7 +15,7 @@ import Yams
 struct ConfigurationReader {
     /// A YAML node and the dotted path that leads to it.
     struct Value {
-        var node: Node
+        var node: YAMLNode
         var path: String
 
         func child(_ key: String) -> String { self.path.isEmpty ? key : "\(self.path).\(key)" }
@@ -33,23 +32,23 @@ struct ConfigurationReader {
 
     mutating func report(_ value: Value?, path: String? = nil, _ message: String) {
         self.problems.append(
-            ConfigurationProblem(file: self.file, line: value?.node.mark?.line, field: path ?? value?.path ?? "", message: message)
+            ConfigurationProblem(file: self.file, line: value?.node.line, field: path ?? value?.path ?? "", message: message)
         )
     }
 
     /// The entries of a mapping, in file order; reports keys not in `allowedKeys` (when given).
     mutating func mapping(_ value: Value, allowedKeys: Set<String>? = nil) -> [(key: String, value: Value)] {
-        guard case .mapping(let mapping) = value.node else {
+        guard case .mapping(let pairs) = value.node.kind else {
             self.report(value, "must be a mapping of keys to values")
             return []
         }
         var entries: [(key: String, value: Value)] = []
-        for (keyNode, valueNode) in mapping {
-            guard let key = keyNode.string else {
-                self.report(Value(node: keyNode, path: value.path), "keys must be strings")
+        for pair in pairs {
+            guard let key = pair.key.string else {
+                self.report(Value(node: pair.key, path: value.path), "keys must be strings")
                 continue
             }
-            let child = Value(node: valueNode, path: value.child(key))
+            let child = Value(node: pair.value, path: value.child(key))
             if let allowedKeys, !allowedKeys.contains(key) {
                 let known = allowedKeys.sorted().joined(separator: ", ")
                 self.report(child, "unknown field '\(key)' (known fields: \(known))")
@@ -61,11 +60,11 @@ struct ConfigurationReader {
     }
 
     mutating func string(_ value: Value) -> String? {
-        guard case .scalar(let scalar) = value.node, value.node.null == nil else {
+        guard let text = value.node.string else {
             self.report(value, "must be a string")
             return nil
         }
-        return self.interpolate(scalar.string, at: value)
+        return self.interpolate(text, at: value)
     }
 
     mutating func int(_ value: Value, in range: ClosedRange<Int>) -> Int? {
@@ -88,19 +87,19 @@ struct ConfigurationReader {
         return bool
     }
 
-    /// An exact decimal (prices): read from the scalar's text so `0.28` stays `0.28`.
-    mutating func decimal(_ value: Value) -> Decimal? {
-        guard case .scalar(let scalar) = value.node, let decimal = Decimal(string: self.interpolate(scalar.string, at: value) ?? ""),
-            decimal >= 0
+    /// A price per million tokens (`0.28`), read from the scalar's text so it stays exact.
+    mutating func pricePerMillion(_ value: Value) -> Money? {
+        guard let scalar = value.node.string, let text = self.interpolate(scalar, at: value),
+            let price = Price.perToken(fromPerMillion: text)
         else {
-            self.report(value, "must be a non-negative number")
+            self.report(value, "must be a non-negative number with at most 6 decimals (a price per million tokens)")
             return nil
         }
-        return decimal
+        return price
     }
 
     mutating func stringList(_ value: Value) -> [String] {
-        guard case .sequence(let sequence) = value.node else {
+        guard case .sequence(let sequence) = value.node.kind else {
             self.report(value, "must be a list of strings")
             return []
         }
@@ -137,7 +136,7 @@ struct ConfigurationReader {
         guard text.contains("${") else { return text }
         var result = ""
         var rest = Substring(text)
-        while let start = rest.range(of: "${") {
+        while let start = rest.firstRange(of: "${") {
             result += rest[..<start.lowerBound]
             guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
                 self.report(value, "unterminated '${' in '\(text)'")
@@ -157,13 +156,13 @@ struct ConfigurationReader {
     }
 
     private static func splitDefault(_ expression: Substring) -> (String, String?) {
-        guard let separator = expression.range(of: ":-") else { return (String(expression), nil) }
+        guard let separator = expression.firstRange(of: ":-") else { return (String(expression), nil) }
         return (String(expression[..<separator.lowerBound]), String(expression[separator.upperBound...]))
     }
 
     static func parseDuration(_ text: String) -> Duration? {
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmed
         for (suffix, seconds) in units where trimmed.hasSuffix(suffix) {
             guard let number = Double(trimmed.dropLast(suffix.count)), number >= 0 else { return nil }
             return .milliseconds(Int64((number * seconds * 1000).rounded()))
@@ -175,9 +174,9 @@ struct ConfigurationReader {
         let units: [(String, Int)] = [
             ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("KB", 1000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("B", 1),
         ]
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmed
         for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
-            guard let number = Double(trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), number >= 0 else { return nil }
+            guard let number = Double(trimmed.dropLast(suffix.count).trimmed), number >= 0 else { return nil }
             return Int(number * Double(factor))
         }
         return Int(trimmed).flatMap { $0 >= 0 ? $0 : nil }

@@ -5,8 +5,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-import Foundation
-
 extension ModelEntry {
     static let allowedKeys: Set<String> = [
         "provider", "upstream_model", "context_window", "max_output_tokens", "price", "strengths", "best_for", "description",
@@ -63,7 +61,7 @@ extension ModelEntry {
     }
 
     private static func decodePrice(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> Price? {
-        var amounts: [String: Decimal] = [:]
+        var amounts: [String: Money] = [:]
         var currency = Price.Currency.usd
         for (key, child) in reader.mapping(value, allowedKeys: Self.priceKeys) {
             if key == "currency" {
@@ -72,7 +70,7 @@ extension ModelEntry {
                     continue
                 }
                 currency = parsed
-            } else if let amount = reader.decimal(child) {
+            } else if let amount = reader.pricePerMillion(child) {
                 amounts[key] = amount
             }
         }

@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-import Foundation
+import FoundationEssentials
 import Translate
 
 extension ProviderConfiguration {
@@ -125,7 +125,7 @@ extension ProviderConfiguration {
         case .environment(let name): raw = environment[name]
         case .file(let path): raw = try? String(contentsOfFile: path, encoding: .utf8)
         }
-        guard let key = raw?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty else { return nil }
-        return Secret(value: key)
+        guard let key = raw?.trimmed, !key.isEmpty else { return nil }
+        return Secret(value: String(key))
     }
 }

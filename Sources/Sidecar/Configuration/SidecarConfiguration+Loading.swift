@@ -5,9 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-import Foundation
+import FoundationEssentials
 import Logging
-import Yams
 
 extension SidecarConfiguration {
     static let topLevelKeys: Set<String> = ["listen", "server", "providers", "models", "usage", "passthrough", "log"]
@@ -20,7 +19,7 @@ extension SidecarConfiguration {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw ConfigurationError(problems: [
-                ConfigurationProblem(file: path, field: "", message: "cannot read the file (\(error.localizedDescription))")
+                ConfigurationProblem(file: path, field: "", message: "cannot read the file (\(error))")
             ])
         }
         return try Self.parse(yaml: text, file: path, environment: environment)
@@ -28,11 +27,13 @@ extension SidecarConfiguration {
 
     /// Validates configuration text; `file` names it in problems and resolves relative key files.
     static func parse(yaml: String, file: String, environment: [String: String]) throws -> SidecarConfiguration {
-        let root: Node
+        let root: YAMLNode
         do {
-            root = try Yams.compose(yaml: yaml) ?? Node.mapping(Node.Mapping([]))
+            root = try YAMLParser.parse(yaml) ?? YAMLNode(kind: .mapping([]), line: 1)
         } catch {
-            throw ConfigurationError(problems: [ConfigurationProblem(file: file, field: "", message: "not valid YAML: \(error)")])
+            throw ConfigurationError(problems: [
+                ConfigurationProblem(file: file, line: error.line, field: "", message: "not valid YAML: \(error.message)")
+            ])
         }
         var reader = ConfigurationReader(file: file, environment: environment)
         let configuration = Self.decode(root: .init(node: root, path: ""), reader: &reader)
@@ -92,7 +93,12 @@ extension SidecarConfiguration {
         for (key, child) in reader.mapping(value, allowedKeys: ["max_request_body", "event_loop_threads"]) {
             switch key {
             case "max_request_body": settings.maxRequestBodyBytes = reader.byteSize(child) ?? settings.maxRequestBodyBytes
-            case "event_loop_threads": settings.eventLoopThreads = reader.int(child, in: 1...64) ?? settings.eventLoopThreads
+            case "event_loop_threads":
+                if let threads = child.node.int, (1...64).contains(threads) {
+                    settings.eventLoopThreads = threads
+                } else if child.node.string != "auto" {
+                    reader.report(child, "must be auto or a number from 1 to 64")
+                }
             default: break
             }
         }

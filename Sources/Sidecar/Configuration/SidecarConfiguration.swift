@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import Logging
+import NIOCore
 
 /// A validated, immutable configuration snapshot, decoded from `sidecar.yaml`.
 ///
@@ -47,8 +48,12 @@ struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
 struct ServerSettings: Sendable {
     /// The largest request body accepted; larger bodies get 413 (default 8 MiB).
     var maxRequestBodyBytes = 8 << 20
-    /// NIO event-loop threads serving clients (default 1: a sidecar shares its pod's CPU).
-    var eventLoopThreads = 1
+    /// NIO event-loop threads serving clients; `nil` means automatic: one per available core
+    /// (NIO honours cgroup CPU limits) and at most 2, because a sidecar shares its pod's CPU.
+    var eventLoopThreads: Int?
+
+    /// The thread count to start: the configured one, or the automatic choice.
+    var resolvedEventLoopThreads: Int { self.eventLoopThreads ?? min(2, System.coreCount) }
 }
 
 /// Where usage lines go (`usage:`).

@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-import Foundation
+import FoundationEssentials
 import Logging
 import Translate
 
@@ -30,7 +30,7 @@ struct JSONLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var object: JSONObject = [
-            "timestamp": .string(Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))),
+            "timestamp": .string(UsageRecord.timestamp(Date())),
             "level": .string(event.level.rawValue),
             "label": .string(self.label),
             "message": .string(event.message.description),
@@ -41,6 +41,6 @@ struct JSONLogHandler: LogHandler {
         }
         var line = object.serialized()
         line.append(UInt8(ascii: "\n"))
-        line.withUnsafeBytes { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        StandardError.write(String(decoding: line, as: UTF8.self))
     }
 }

@@ -5,7 +5,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-import Foundation
 import Translate
 
 /// The usage and cost of one request, computed once from the provider's numbers when it sent
@@ -13,7 +12,7 @@ import Translate
 struct Billing: Sendable {
     /// An amount of money.
     struct Cost: Sendable, Hashable {
-        var amount: Decimal
+        var amount: Money
         var currency: String
     }
 
@@ -51,6 +50,6 @@ struct Billing: Sendable {
     /// Fields added to a streamed usage object: `cost` and `currency`.
     var usageFields: JSONObject {
         guard let cost = self.cost else { return [:] }
-        return ["cost": UsageRecord.decimalJSON(cost.amount), "currency": .string(cost.currency)]
+        return ["cost": cost.amount.json, "currency": .string(cost.currency)]
     }
 }

@@ -5,37 +5,39 @@
 //
 //===----------------------------------------------------------------------===//
 
-import Foundation
 import Translate
 
-/// A model's prices per million tokens, in one currency.
+/// A model's prices, configured per million tokens and kept as exact ``Money`` per token.
 ///
 /// Cached input, cache writes and reasoning output fall back to the plain input/output price
-/// when not given. Amounts are `Decimal`, so `0.28` is exactly 0.28 and sums stay exact.
+/// when not given. A price per million with up to 6 decimals (`0.075`) is exact per token.
 struct Price: Sendable, Hashable {
     enum Currency: String, Sendable, Hashable, CaseIterable {
         case usd = "USD"
         case cny = "CNY"
     }
 
-    var input: Decimal
-    var cachedInput: Decimal?
-    var cacheWrite: Decimal?
-    var output: Decimal
-    var reasoning: Decimal?
+    /// Per token.
+    var input: Money
+    var cachedInput: Money?
+    var cacheWrite: Money?
+    var output: Money
+    var reasoning: Money?
     var currency: Currency
+
+    /// Reads a price per million tokens (`"0.28"`) as money per token; `nil` when it is not a
+    /// non-negative number with at most 6 decimals.
+    static func perToken(fromPerMillion text: String) -> Money? {
+        Money(parsing: text, scale: Money.picosPerUnit / 1_000_000)
+    }
 
     /// The cost of `usage`: cached and cache-write tokens are carved out of the input tokens,
     /// reasoning tokens out of the output tokens, each at its own price.
-    func cost(of usage: Usage) -> Decimal {
-        let cached = Decimal(usage.cachedInputTokens)
-        let written = Decimal(usage.cacheCreationInputTokens)
-        let plainInput = Decimal(max(0, usage.inputTokens - usage.cachedInputTokens - usage.cacheCreationInputTokens))
-        let reasoning = Decimal(usage.reasoningTokens)
-        let plainOutput = Decimal(max(0, usage.outputTokens - usage.reasoningTokens))
-        let perMillion =
-            plainInput * self.input + cached * (self.cachedInput ?? self.input) + written * (self.cacheWrite ?? self.input)
-            + plainOutput * self.output + reasoning * (self.reasoning ?? self.output)
-        return perMillion / 1_000_000
+    func cost(of usage: Usage) -> Money {
+        let plainInput = max(0, usage.inputTokens - usage.cachedInputTokens - usage.cacheCreationInputTokens)
+        let plainOutput = max(0, usage.outputTokens - usage.reasoningTokens)
+        return self.input.times(plainInput) + (self.cachedInput ?? self.input).times(usage.cachedInputTokens)
+            + (self.cacheWrite ?? self.input).times(usage.cacheCreationInputTokens) + self.output.times(plainOutput)
+            + (self.reasoning ?? self.output).times(usage.reasoningTokens)
     }
 }

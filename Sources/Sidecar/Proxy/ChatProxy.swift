@@ -5,10 +5,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-import Foundation
-import HTTPTypes
-import Hummingbird
 import Logging
+import NIOCore
+import NIOHTTP1
 import Translate
 
 /// The request path for chat completions: read the request, route it, translate it, send it,
@@ -21,10 +20,10 @@ struct ChatProxy: Sendable {
     /// The most of a provider's error body read (64 KiB).
     static let maximumErrorBytes = 64 << 10
 
-    func respond(to request: Request, api: ProxyContext.API) async -> Response {
+    func respond(to request: ServerRequest, api: ProxyContext.API) async -> ServerResponse {
         let clock = RequestClock()
         var record = UsageRecord(requestID: ProxyContext.requestID(for: request), api: api.rawValue, operation: "chat")
-        record.taskType = request.headers[.taskType]
+        record.taskType = request.header("X-Task-Type")
         do {
             return try await self.proxy(request, api: api, record: &record, clock: clock)
         } catch {
@@ -32,10 +31,14 @@ struct ChatProxy: Sendable {
         }
     }
 
-    private func proxy(_ request: Request, api: ProxyContext.API, record: inout UsageRecord, clock: RequestClock) async throws(ProxyError) -> Response
-    {
+    private func proxy(
+        _ request: ServerRequest,
+        api: ProxyContext.API,
+        record: inout UsageRecord,
+        clock: RequestClock
+    ) async throws(ProxyError) -> ServerResponse {
         let snapshot = self.context.store.current
-        let body = try await ProxyContext.collectBody(of: request, limit: snapshot.configuration.server.maxRequestBodyBytes)
+        let body = try self.context.body(of: request)
         let chat: ChatRequest
         do {
             chat = try ChatRequest(parsing: body.readableBytesView)
@@ -83,7 +86,7 @@ struct ChatProxy: Sendable {
         api: ProxyContext.API,
         record: inout UsageRecord,
         clock: RequestClock
-    ) async throws(ProxyError) -> Response {
+    ) async throws(ProxyError) -> ServerResponse {
         let bytes = try await exchange.body.collect(upTo: Self.maximumResponseBytes)
         var completion: ChatResponse
         do {

@@ -5,9 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-import HTTPTypes
-import Hummingbird
 import NIOCore
+import NIOHTTP1
 import Translate
 
 /// Relays one provider event stream to the client as OpenAI server-sent events.
@@ -26,16 +25,10 @@ struct ChatStream: Sendable {
     let record: UsageRecord
     let clock: RequestClock
 
-    func response() -> Response {
+    func response() -> ServerResponse {
         var headers = ProxyContext.headers(requestID: self.record.requestID, contentType: "text/event-stream; charset=utf-8")
-        headers[.cacheControl] = "no-cache"
-        return Response(
-            status: .ok,
-            headers: headers,
-            body: ResponseBody { writer in
-                await self.relay(to: &writer)
-            }
-        )
+        headers.add(name: "Cache-Control", value: "no-cache")
+        return ServerResponse(status: .ok, headers: headers, body: .stream { writer in await self.relay(to: writer) })
     }
 
     /// Why relaying stopped early.
@@ -44,22 +37,21 @@ struct ChatStream: Sendable {
         case upstream(ProxyError)
     }
 
-    private func relay(to writer: inout any ResponseBodyWriter) async {
+    private func relay(to writer: ResponseStreamWriter) async {
         var record = self.record
         var relay = Relay(request: self.request, route: self.route)
         do throws(Interruption) {
             while let bytes = try await self.read() {
                 try relay.consume(bytes)
-                try await self.flush(&relay, to: &writer, record: &record)
+                try await self.flush(&relay, to: writer, record: &record)
             }
             try relay.finishUpstream()
             let billing = relay.billing()
             billing.apply(to: &record)
             relay.encoder.finish(usage: billing.usage, extraUsageFields: relay.usageExtras(billing), into: &relay.output)
-            try await self.flush(&relay, to: &writer, record: &record)
-            try? await writer.finish(nil)
+            try await self.flush(&relay, to: writer, record: &record)
         } catch {
-            await self.interrupted(by: error, relay: &relay, writer: &writer, record: &record)
+            await self.interrupted(by: error, relay: &relay, writer: writer, record: &record)
         }
         relay.summarize(into: &record)
         record.latencyMilliseconds = self.clock.elapsedMilliseconds
@@ -69,7 +61,7 @@ struct ChatStream: Sendable {
     private func interrupted(
         by interruption: Interruption,
         relay: inout Relay,
-        writer: inout any ResponseBodyWriter,
+        writer: ResponseStreamWriter,
         record: inout UsageRecord
     ) async {
         switch interruption {
@@ -79,8 +71,7 @@ struct ChatStream: Sendable {
             relay.billing().apply(to: &record)
             self.exchange.body.cancel()
             OpenAIStreamEncoder.appendError(error.openAIBody, to: &relay.output)
-            try? await self.flush(&relay, to: &writer, record: &record)
-            try? await writer.finish(nil)
+            try? await self.flush(&relay, to: writer, record: &record)
         case .clientLeft:
             self.exchange.body.cancel()
             record.outcome = .clientDisconnected
@@ -92,14 +83,15 @@ struct ChatStream: Sendable {
         do {
             return try await self.exchange.body.next()
         } catch {
-            throw .upstream(error)
+            // A cancelled read means the client disconnected and the server cancelled this task.
+            throw error.code == .cancelled || Task.isCancelled ? .clientLeft : .upstream(error)
         }
     }
 
-    private func flush(_ relay: inout Relay, to writer: inout any ResponseBodyWriter, record: inout UsageRecord) async throws(Interruption) {
+    private func flush(_ relay: inout Relay, to writer: ResponseStreamWriter, record: inout UsageRecord) async throws(Interruption) {
         guard !relay.output.isEmpty else { return }
         do {
-            try await writer.write(ByteBuffer(bytes: relay.output))
+            try await writer.write(relay.output)
         } catch {
             throw .clientLeft
         }

@@ -5,15 +5,15 @@
 //
 //===----------------------------------------------------------------------===//
 
-import HTTPTypes
-import Hummingbird
+import NIOCore
+import NIOHTTP1
 import Translate
 
 /// The request path for `/v1/embeddings`: route by model, translate, send, bill, log.
 struct EmbeddingsProxy: Sendable {
     let context: ProxyContext
 
-    func respond(to request: Request) async -> Response {
+    func respond(to request: ServerRequest) async -> ServerResponse {
         let clock = RequestClock()
         var record = UsageRecord(requestID: ProxyContext.requestID(for: request), api: ProxyContext.API.openAI.rawValue, operation: "embeddings")
         do {
@@ -23,9 +23,9 @@ struct EmbeddingsProxy: Sendable {
         }
     }
 
-    private func proxy(_ request: Request, record: inout UsageRecord, clock: RequestClock) async throws(ProxyError) -> Response {
+    private func proxy(_ request: ServerRequest, record: inout UsageRecord, clock: RequestClock) async throws(ProxyError) -> ServerResponse {
         let snapshot = self.context.store.current
-        let body = try await ProxyContext.collectBody(of: request, limit: snapshot.configuration.server.maxRequestBodyBytes)
+        let body = try self.context.body(of: request)
         let embeddings: EmbeddingsRequest
         do {
             embeddings = try EmbeddingsRequest(parsing: body.readableBytesView)

@@ -5,9 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-import HTTPTypes
-import Hummingbird
 import NIOCore
+import NIOHTTP1
 import Translate
 
 /// Forwards `/v1/*` requests the sidecar does not handle itself (stored completions, files,
@@ -16,7 +15,7 @@ import Translate
 struct PassthroughProxy: Sendable {
     let context: ProxyContext
 
-    func respond(to request: Request) async -> Response {
+    func respond(to request: ServerRequest) async -> ServerResponse {
         let clock = RequestClock()
         var record = UsageRecord(requestID: ProxyContext.requestID(for: request), api: ProxyContext.API.openAI.rawValue, operation: "passthrough")
         do {
@@ -26,20 +25,21 @@ struct PassthroughProxy: Sendable {
         }
     }
 
-    private func proxy(_ request: Request, record: inout UsageRecord, clock: RequestClock) async throws(ProxyError) -> Response {
+    private func proxy(_ request: ServerRequest, record: inout UsageRecord, clock: RequestClock) async throws(ProxyError) -> ServerResponse {
         let snapshot = self.context.store.current
         guard let name = snapshot.configuration.passthroughProvider, let provider = snapshot.providers[name] else {
-            throw ProxyError(.notFound, "The sidecar does not serve \(request.method) \(request.uri.path).")
+            throw ProxyError(.notFound, "The sidecar does not serve \(request.method) \(request.path).")
         }
         if let reason = provider.configuration.unusableReason {
             throw ProxyError(.providerUnavailable, "The passthrough provider is unavailable: \(reason).")
         }
         record.provider = provider.name
-        let body = try await ProxyContext.collectBody(of: request, limit: snapshot.configuration.server.maxRequestBodyBytes)
-        let path = String(request.uri.path.dropFirst("/v1".count)) + (request.uri.query.map { "?\($0)" } ?? "")
+        let body = try self.context.body(of: request)
         var headers: [HTTPHeader] = []
-        if let contentType = request.headers[.contentType] { headers.append(HTTPHeader("Content-Type", contentType)) }
-        if let accept = request.headers[.accept] { headers.append(HTTPHeader("Accept", accept)) }
+        for name in ["Content-Type", "Accept"] {
+            if let value = request.header(name) { headers.append(HTTPHeader(name, value)) }
+        }
+        let path = String(request.path.dropFirst("/v1".count)) + (request.query.map { "?\($0)" } ?? "")
         let encoded = EncodedRequest(
             method: request.method.rawValue,
             path: path,
@@ -53,22 +53,21 @@ struct PassthroughProxy: Sendable {
             requestID: record.requestID,
             contentType: exchange.head.header("content-type") ?? "application/json"
         )
-        if let retryAfter = exchange.head.header("retry-after") { responseHeaders[.retryAfter] = retryAfter }
+        if let retryAfter = exchange.head.header("retry-after") { responseHeaders.add(name: "Retry-After", value: retryAfter) }
         record.status = exchange.head.status
         if exchange.head.status >= 400 { record.outcome = .upstreamError }
-        let finished = record
+        let started = record
         let usage = self.context.usage
-        return Response(
-            status: HTTPResponse.Status(code: exchange.head.status),
+        return ServerResponse(
+            status: HTTPResponseStatus(statusCode: exchange.head.status),
             headers: responseHeaders,
-            body: ResponseBody { writer in
-                var record = finished
+            body: .stream { writer in
+                var record = started
                 do {
                     while let bytes = try await exchange.body.next() {
-                        try await writer.write(ByteBuffer(bytes: bytes))
+                        try await writer.write(bytes)
                     }
-                    try await writer.finish(nil)
-                } catch let error as ProxyError {
+                } catch let error as ProxyError where error.code != .cancelled {
                     record.outcome = .streamError
                     record.errorType = error.shortDescription
                 } catch {

@@ -5,11 +5,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-import Foundation
-import HTTPTypes
-import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import Translate
 
 /// What every proxied request needs: the current runtime, the usage sink and a logger.
@@ -26,53 +24,53 @@ struct ProxyContext: Sendable {
         case service
     }
 
-    /// The client's `X-Request-Id` when it sent a sane one, else a fresh random id.
-    static func requestID(for request: Request) -> String {
-        if let sent = request.headers[.requestID], !sent.isEmpty, sent.count <= 128, sent.allSatisfy({ $0.isASCII && !$0.isWhitespace }) {
+    /// The client's `X-Request-Id` when it sent a sane one, else a fresh random id
+    /// (`req_` and 24 hexadecimal digits).
+    static func requestID(for request: ServerRequest) -> String {
+        if let sent = request.header("X-Request-Id"), !sent.isEmpty, sent.utf8.count <= 128,
+            sent.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
+        {
             return sent
         }
-        return "req_" + String(UInt64.random(in: .min ... .max), radix: 16) + String(UInt32.random(in: .min ... .max), radix: 16)
+        return String(unsafeUninitializedCapacity: 28) { buffer in
+            let digits = Array("0123456789abcdef".utf8)
+            for (index, byte) in "req_".utf8.enumerated() { buffer[index] = byte }
+            var random = (UInt64.random(in: .min ... .max), UInt64.random(in: .min ... .max))
+            for index in 4..<28 {
+                buffer[index] = digits[Int(random.0 & 0xF)]
+                random = (random.0 >> 4 | random.1 << 60, random.1 >> 4)
+            }
+            return 28
+        }
     }
 
-    /// Reads the whole request body, refusing more than `server.max_request_body` with 413.
-    static func collectBody(of request: Request, limit: Int) async throws(ProxyError) -> ByteBuffer {
-        do {
-            return try await request.body.collect(upTo: limit)
-        } catch is NIOTooManyBytesError {
+    /// The request body, or 413 when it exceeded `server.max_request_body` (and was not read).
+    func body(of request: ServerRequest) throws(ProxyError) -> ByteBuffer {
+        guard !request.bodyTooLarge else {
+            let limit = self.store.current.configuration.server.maxRequestBodyBytes
             throw ProxyError(.requestTooLarge, "The request body exceeds the limit of \(limit) bytes.")
-        } catch {
-            throw ProxyError(.invalidRequest, "The request body could not be read.")
         }
+        return request.body
     }
 
-    /// Sends `bytes` as the response body, then records the finished request.
-    func respond(status: HTTPResponse.Status, headers: HTTPFields, bytes: [UInt8], record: UsageRecord, clock: RequestClock) -> Response {
-        var finished = record
-        finished.status = Int(status.code)
-        let usage = self.usage
-        let body = ResponseBody(contentLength: bytes.count) { [finished] writer in
-            var record = finished
-            defer {
-                record.latencyMilliseconds = clock.elapsedMilliseconds
-                if record.timeToFirstChunkMilliseconds == nil { record.timeToFirstChunkMilliseconds = record.latencyMilliseconds }
-                usage.record(record)
-            }
-            do {
-                try await writer.write(ByteBuffer(bytes: bytes))
-                try await writer.finish(nil)
-            } catch {
-                record.outcome = .clientDisconnected
-                throw error
-            }
-        }
-        return Response(status: status, headers: headers, body: body)
+    /// Answers with a complete body and records the request.
+    ///
+    /// The server writes the body with the head in one system call. The usage line is written
+    /// now: the answer is complete and paid for, whether or not the client is still there.
+    func respond(status: HTTPResponseStatus, headers: HTTPHeaders, bytes: [UInt8], record: UsageRecord, clock: RequestClock) -> ServerResponse {
+        var record = record
+        record.status = Int(status.code)
+        record.latencyMilliseconds = clock.elapsedMilliseconds
+        record.timeToFirstChunkMilliseconds = record.latencyMilliseconds
+        self.usage.record(record)
+        return ServerResponse(status: status, headers: headers, body: .bytes(ByteBuffer(bytes: bytes)))
     }
 
     /// Answers `error` in the OpenAI envelope (plus `success: false` on the service API) and records it.
-    func respond(error: ProxyError, api: API, record: UsageRecord, clock: RequestClock) -> Response {
+    func respond(error: ProxyError, api: API, record: UsageRecord, clock: RequestClock) -> ServerResponse {
         var record = record
         record.errorType = error.shortDescription
-        if record.outcome == .success { record.outcome = error.code == .upstreamError || error.isRetryable ? .upstreamError : .rejected }
+        if record.outcome == .success { record.outcome = Self.outcome(of: error) }
         var body = error.openAIBody.json
         if api == .service {
             body["success"] = false
@@ -80,26 +78,31 @@ struct ProxyContext: Sendable {
             body["provider"] = .optional(record.provider)
         }
         var headers = Self.headers(requestID: record.requestID, contentType: "application/json")
-        if let retryAfter = error.retryAfter { headers[.retryAfter] = retryAfter }
-        return self.respond(status: HTTPResponse.Status(code: error.status), headers: headers, bytes: body.serialized(), record: record, clock: clock)
+        if let retryAfter = error.retryAfter { headers.add(name: "Retry-After", value: retryAfter) }
+        return self.respond(
+            status: HTTPResponseStatus(statusCode: error.status),
+            headers: headers,
+            bytes: body.serialized(),
+            record: record,
+            clock: clock
+        )
+    }
+
+    private static func outcome(of error: ProxyError) -> UsageRecord.Outcome {
+        switch error.code {
+        case .cancelled: .clientDisconnected
+        case .upstreamError: .upstreamError
+        default: error.isRetryable ? .upstreamError : .rejected
+        }
     }
 
     /// Response headers: content type, request id, and the request's cost when it has one.
-    static func headers(requestID: String, contentType: String, cost: Billing.Cost? = nil) -> HTTPFields {
-        var headers = HTTPFields()
-        headers[.contentType] = contentType
-        headers[.requestID] = requestID
+    static func headers(requestID: String, contentType: String, cost: Billing.Cost? = nil) -> HTTPHeaders {
+        var headers: HTTPHeaders = ["Content-Type": contentType, "X-Request-Id": requestID]
         if let cost {
-            headers[.sidecarCost] = "\(cost.amount)"
-            headers[.sidecarCurrency] = cost.currency
+            headers.add(name: "X-Sidecar-Cost", value: "\(cost.amount)")
+            headers.add(name: "X-Sidecar-Currency", value: cost.currency)
         }
         return headers
     }
-}
-
-extension HTTPField.Name {
-    static let requestID = Self("X-Request-Id")!
-    static let sidecarCost = Self("X-Sidecar-Cost")!
-    static let sidecarCurrency = Self("X-Sidecar-Currency")!
-    static let taskType = Self("X-Task-Type")!
 }

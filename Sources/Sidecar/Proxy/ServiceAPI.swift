@@ -16,7 +16,7 @@ enum ServiceAPI {
         body["content"] = .optional(text)
         body["provider"] = .string(provider)
         body["success"] = true
-        body["cost"] = cost.map { UsageRecord.decimalJSON($0.amount) } ?? .null
+        body["cost"] = cost?.amount.json ?? .null
         body["currency"] = .optional(cost?.currency)
         return body
     }

@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-import Foundation
+import FoundationEssentials
 import Translate
 
 /// A configured provider ready to serve: its dialect, its transport, and its key.
@@ -38,7 +38,7 @@ struct ProviderRuntime: Sendable {
     /// `text` with this provider's key replaced, for provider messages passed on to clients.
     func scrubbed(_ text: String) -> String {
         guard let key = self.configuration.apiKey?.value, text.contains(key) else { return text }
-        return text.replacingOccurrences(of: key, with: "[redacted]")
+        return text.replacing(key, with: "[redacted]")
     }
 
     /// The client error for a provider's error answer.

@@ -5,9 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-import Foundation
-import HTTPTypes
-import Hummingbird
+import FoundationEssentials
+import NIOHTTP1
 import Translate
 
 /// `GET /v1/models`, `GET /v1/models/{id}` (OpenAI format) and `GET /api/v1/models` (the
@@ -18,25 +17,25 @@ struct ModelsRoutes: Sendable {
     /// The `created` timestamp reported for every model: when the sidecar started.
     let created = Int(Date().timeIntervalSince1970)
 
-    func openAIList() -> Response {
+    func openAIList() -> ServerResponse {
         let snapshot = self.store.current
         let data = snapshot.configuration.models.listed.map { JSONValue.object(self.openAIModel($0.name, entry: $0, snapshot: snapshot)) }
-        return Self.json(["object": "list", "data": .array(data)])
+        return .json(["object": "list", "data": .array(data)])
     }
 
-    func openAIModel(id: String) -> Response {
+    func openAIModel(id: String) -> ServerResponse {
         let snapshot = self.store.current
         guard let resolved = snapshot.configuration.models.resolve(id) else {
             let error = ProxyError(.modelNotFound, "The model '\(id)' does not exist in this sidecar.", param: "model")
-            return Self.json(error.openAIBody.json, status: .notFound)
+            return .json(error.openAIBody.json, status: .notFound)
         }
-        return Self.json(self.openAIModel(id, entry: resolved.entry, snapshot: snapshot))
+        return .json(self.openAIModel(id, entry: resolved.entry, snapshot: snapshot))
     }
 
-    func serviceList() -> Response {
+    func serviceList() -> ServerResponse {
         let snapshot = self.store.current
         let models = snapshot.configuration.models.listed.map { JSONValue.object(Self.serviceModel($0, snapshot: snapshot)) }
-        return Self.json(["success": true, "count": .int(models.count), "models": .array(models)])
+        return .json(["success": true, "count": .int(models.count), "models": .array(models)])
     }
 
     private func openAIModel(_ id: String, entry: ModelEntry, snapshot: RuntimeSnapshot) -> JSONObject {
@@ -54,7 +53,7 @@ struct ModelsRoutes: Sendable {
         let isDemo = provider?.dialect == .demo
         var price: JSONValue = .null
         if let entryPrice = entry.price {
-            let perThousand: (Decimal) -> JSONValue = { UsageRecord.decimalJSON($0 / 1000) }
+            let perThousand: (Money) -> JSONValue = { $0.times(1000).json }
             price = [
                 "input": perThousand(entryPrice.input), "output": perThousand(entryPrice.output),
                 "cached_input": entryPrice.cachedInput.map(perThousand) ?? .null, "currency": .string(entryPrice.currency.rawValue),
@@ -74,11 +73,5 @@ struct ModelsRoutes: Sendable {
             "available": .bool(provider?.isUsable ?? false),
             "demo": .bool(isDemo),
         ]
-    }
-
-    static func json(_ object: JSONObject, status: HTTPResponse.Status = .ok) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: object.serialized())))
     }
 }

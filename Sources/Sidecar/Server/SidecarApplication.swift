@@ -5,7 +5,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -28,20 +27,24 @@ struct SidecarApplication {
         let usage = try UsageLineWriter(sink: self.configuration.usage.sink)
         let store = RuntimeStore(RuntimeSnapshot(configuration: self.configuration, network: CurlUpstreamClient(engine: engine)))
         let context = ProxyContext(store: store, usage: usage, logger: self.logger)
+        let router = SidecarRouter(context: context)
         let listen = self.configuration.listen
         let logger = self.logger
-        let application = Application(
-            router: SidecarRouter.make(context: context),
-            configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: nil),
-            onServerRunning: { channel in
-                let address = channel.localAddress.map { "\($0.ipAddress ?? listen.host):\($0.port ?? listen.port)" } ?? "\(listen)"
+        let server = HTTPServer(
+            configuration: HTTPServer.Configuration(
+                host: listen.host,
+                port: listen.port,
+                maximumBodyBytes: { store.current.configuration.server.maxRequestBodyBytes }
+            ),
+            logger: self.logger,
+            onListening: { address in
                 logger.info("listening", metadata: ["address": "\(address)", "models": "\(store.current.configuration.models.listed.count)"])
             },
-            logger: self.logger
+            responder: router.respond(to:)
         )
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [usage, engine, application],
+                services: [usage, engine, server],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: self.logger
             )

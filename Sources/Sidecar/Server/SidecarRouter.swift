@@ -5,37 +5,41 @@
 //
 //===----------------------------------------------------------------------===//
 
-import HTTPTypes
-import Hummingbird
+import NIOHTTP1
 import Translate
 
 /// Every HTTP route the sidecar serves.
-enum SidecarRouter {
-    static func make(context: ProxyContext) -> Router<BasicRequestContext> {
-        let router = Router()
-        router.middlewares.add(OpenAIErrorMiddleware())
-        let chat = ChatProxy(context: context)
-        let embeddings = EmbeddingsProxy(context: context)
-        let models = ModelsRoutes(store: context.store)
-        let passthrough = PassthroughProxy(context: context)
+struct SidecarRouter: Sendable {
+    private let chat: ChatProxy
+    private let embeddings: EmbeddingsProxy
+    private let models: ModelsRoutes
+    private let passthrough: PassthroughProxy
 
-        router.get("/healthz") { _, _ in ModelsRoutes.json(["status": "ok"]) }
-        router.post("/v1/chat/completions") { request, _ in await chat.respond(to: request, api: .openAI) }
-        router.post("/api/v1/chat/completions") { request, _ in await chat.respond(to: request, api: .service) }
-        router.post("/v1/embeddings") { request, _ in await embeddings.respond(to: request) }
-        router.get("/v1/models") { _, _ in models.openAIList() }
-        router.get("/v1/models/**") { request, _ in
-            models.openAIModel(id: String(request.uri.path.dropFirst("/v1/models/".count)))
-        }
-        router.get("/api/v1/models") { _, _ in models.serviceList() }
-        // Everything else under /v1 — other methods on the paths above too, such as listing
+    init(context: ProxyContext) {
+        self.chat = ChatProxy(context: context)
+        self.embeddings = EmbeddingsProxy(context: context)
+        self.models = ModelsRoutes(store: context.store)
+        self.passthrough = PassthroughProxy(context: context)
+    }
+
+    func respond(to request: ServerRequest) async -> ServerResponse {
+        switch (request.method, request.path) {
+        case (.POST, "/v1/chat/completions"): await self.chat.respond(to: request, api: .openAI)
+        case (.POST, "/api/v1/chat/completions"): await self.chat.respond(to: request, api: .service)
+        case (.POST, "/v1/embeddings"): await self.embeddings.respond(to: request)
+        case (.GET, "/v1/models"): self.models.openAIList()
+        case (.GET, let path) where path.hasPrefix("/v1/models/"): self.models.openAIModel(id: String(path.dropFirst("/v1/models/".count)))
+        case (.GET, "/api/v1/models"): self.models.serviceList()
+        case (.GET, "/healthz"): .json(["status": "ok"])
+        // Everything else under /v1 — also other methods on the paths above, such as listing
         // stored completions (GET /v1/chat/completions) or deleting a fine-tuned model.
-        let served: Set<String> = ["POST /v1/chat/completions", "POST /v1/embeddings", "GET /v1/models", "GET /v1/models/**"]
-        for path in ["/v1/**", "/v1/chat/completions", "/v1/embeddings", "/v1/models", "/v1/models/**"] {
-            for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] where !served.contains("\(method) \(path)") {
-                router.on(RouterPath(path), method: method) { request, _ in await passthrough.respond(to: request) }
-            }
+        case (_, let path) where path.hasPrefix("/v1/"): await self.passthrough.respond(to: request)
+        default: Self.notFound(request)
         }
-        return router
+    }
+
+    private static func notFound(_ request: ServerRequest) -> ServerResponse {
+        let error = ProxyError(.notFound, "The sidecar does not serve \(request.method) \(request.path).")
+        return .json(error.openAIBody.json, status: .notFound)
     }
 }

@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-import Foundation
+import FoundationEssentials
 import Translate
 
 /// The demo model's answer to one chat request, as an OpenAI response or stream.

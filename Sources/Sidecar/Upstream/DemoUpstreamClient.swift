@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-import Foundation
+import FoundationEssentials
 import Logging
 import Translate
 

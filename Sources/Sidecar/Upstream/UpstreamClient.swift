@@ -5,7 +5,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-import Foundation
 import Logging
 import Translate
 
@@ -33,13 +32,47 @@ struct UpstreamRequest: Sendable {
 }
 
 /// The status line and headers of a provider's answer.
-struct UpstreamResponseHead: Sendable, Hashable {
+///
+/// Headers from libcurl stay as the raw block they arrived in (`Name: value` lines); a lookup
+/// scans it. A proxy reads two or three headers of an answer, so parsing every line into
+/// strings would be wasted work on each request.
+struct UpstreamResponseHead: Sendable {
     var status: Int
-    var headers: [HTTPHeader]
+    private var rawBlock: [UInt8]
+
+    init(status: Int, headers: [HTTPHeader]) {
+        self.status = status
+        self.rawBlock = Array(headers.map { "\($0.name): \($0.value)\n" }.joined().utf8)
+    }
+
+    /// - Parameter rawBlock: `Name: value` lines, each ending in `\n`.
+    init(status: Int, rawBlock: [UInt8]) {
+        self.status = status
+        self.rawBlock = rawBlock
+    }
+
+    /// Every header, in order.
+    var headers: [HTTPHeader] {
+        self.rawBlock.split(separator: UInt8(ascii: "\n")).compactMap { line in
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+            return HTTPHeader(String(decoding: line[..<colon], as: UTF8.self), String(String(decoding: line[(colon + 1)...], as: UTF8.self).trimmed))
+        }
+    }
 
     /// The first value of header `name`, compared case-insensitively.
     func header(_ name: String) -> String? {
-        self.headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        let wanted = Array(name.utf8)
+        for line in self.rawBlock.split(separator: UInt8(ascii: "\n")) {
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")), line.distance(from: line.startIndex, to: colon) == wanted.count,
+                zip(line[..<colon], wanted).allSatisfy({ Self.lowercased($0) == Self.lowercased($1) })
+            else { continue }
+            return String(String(decoding: line[(colon + 1)...], as: UTF8.self).trimmed)
+        }
+        return nil
+    }
+
+    private static func lowercased(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
     }
 }
 

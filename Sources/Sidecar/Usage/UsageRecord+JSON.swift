@@ -5,8 +5,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-import Foundation
+import FoundationEssentials
 import Translate
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 extension UsageRecord {
     /// The record as one JSON line (ending in `\n`).
@@ -16,53 +22,78 @@ extension UsageRecord {
     /// when the model has no price, durations are milliseconds.
     func jsonLine() -> [UInt8] {
         let usage = self.usage
-        let object: JSONObject = [
-            "timestamp": .string(Self.timestampFormat.format(self.timestamp)),
-            "kind": "usage",
-            "request_id": .string(self.requestID),
-            "api": .string(self.api),
-            "client": .string(self.client),
-            "task_type": .optional(self.taskType),
-            "gen_ai.operation.name": .string(self.operation),
-            "gen_ai.request.model": .optional(self.requestedModel),
-            "model": .optional(self.model),
-            "gen_ai.provider.name": .optional(self.provider),
-            "upstream_model": .optional(self.upstreamModel),
-            "gen_ai.response.model": .optional(self.responseModel),
-            "gen_ai.response.id": .optional(self.responseID),
-            "gen_ai.request.stream": .bool(self.stream),
-            "http.response.status_code": .int(self.status),
-            "outcome": .string(self.outcome.rawValue),
-            "error.type": .optional(self.errorType),
-            "gen_ai.usage.input_tokens": usage.map { .int($0.inputTokens) } ?? .null,
-            "gen_ai.usage.output_tokens": usage.map { .int($0.outputTokens) } ?? .null,
-            "gen_ai.usage.cache_read.input_tokens": usage.map { .int($0.cachedInputTokens) } ?? .null,
-            "gen_ai.usage.cache_creation.input_tokens": usage.map { .int($0.cacheCreationInputTokens) } ?? .null,
-            "gen_ai.usage.reasoning.output_tokens": usage.map { .int($0.reasoningTokens) } ?? .null,
-            "usage_source": .string(self.usageSource.rawValue),
-            "cost": self.cost.map(Self.decimalJSON) ?? .null,
-            "currency": .optional(self.currency),
-            "latency_ms": .number(JSONNumber(Self.rounded(self.latencyMilliseconds))),
-            "time_to_first_chunk_ms": self.timeToFirstChunkMilliseconds.map { .number(JSONNumber(Self.rounded($0))) } ?? .null,
-            "gen_ai.response.finish_reasons": .array(self.finishReasons.map(JSONValue.string)),
-            "attempts": .int(self.attempts),
-        ]
-        var line = object.serialized()
-        line.append(UInt8(ascii: "\n"))
-        return line
-    }
-
-    /// A cost as a JSON number with at most 10 decimal places (far below a cent).
-    static func decimalJSON(_ value: Decimal) -> JSONValue {
-        var value = value
-        var rounded = Decimal()
-        NSDecimalRound(&rounded, &value, 10, .plain)
-        return JSONNumber(literal: "\(rounded)").map(JSONValue.number) ?? .null
+        var line = JSONObjectWriter(reservingCapacity: 1024)
+        line.field("timestamp", Self.timestamp(self.timestamp))
+        line.field("kind", "usage")
+        line.field("request_id", self.requestID)
+        line.field("api", self.api)
+        line.field("client", self.client)
+        line.field("task_type", self.taskType)
+        line.field("gen_ai.operation.name", self.operation)
+        line.field("gen_ai.request.model", self.requestedModel)
+        line.field("model", self.model)
+        line.field("gen_ai.provider.name", self.provider)
+        line.field("upstream_model", self.upstreamModel)
+        line.field("gen_ai.response.model", self.responseModel)
+        line.field("gen_ai.response.id", self.responseID)
+        line.field("gen_ai.request.stream", self.stream)
+        line.field("http.response.status_code", self.status)
+        line.field("outcome", self.outcome.rawValue)
+        line.field("error.type", self.errorType)
+        line.field("gen_ai.usage.input_tokens", usage?.inputTokens)
+        line.field("gen_ai.usage.output_tokens", usage?.outputTokens)
+        line.field("gen_ai.usage.cache_read.input_tokens", usage?.cachedInputTokens)
+        line.field("gen_ai.usage.cache_creation.input_tokens", usage?.cacheCreationInputTokens)
+        line.field("gen_ai.usage.reasoning.output_tokens", usage?.reasoningTokens)
+        line.field("usage_source", self.usageSource.rawValue)
+        line.field("cost", number: self.cost.flatMap { JSONNumber(literal: $0.description) })
+        line.field("currency", self.currency)
+        line.field("latency_ms", number: JSONNumber(Self.rounded(self.latencyMilliseconds)))
+        line.field("time_to_first_chunk_ms", number: self.timeToFirstChunkMilliseconds.map { JSONNumber(Self.rounded($0)) })
+        line.field("gen_ai.response.finish_reasons", strings: self.finishReasons)
+        line.field("attempts", self.attempts)
+        var bytes = line.finish()
+        bytes.append(UInt8(ascii: "\n"))
+        return bytes
     }
 
     private static func rounded(_ milliseconds: Double) -> Double {
         (milliseconds * 1000).rounded() / 1000
     }
 
-    private static let timestampFormat = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    /// `2026-11-27T03:07:26.495Z`: UTC with milliseconds, formatted without Foundation's
+    /// (comparatively slow) date formatters because it runs once per request.
+    static func timestamp(_ date: Date) -> String {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var seconds = time_t(milliseconds / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        var text: [UInt8] = []
+        text.reserveCapacity(24)
+        func append(_ value: Int32, digits: Int) {
+            var divisor: Int32 = 1
+            for _ in 1..<digits { divisor *= 10 }
+            var remaining = value
+            while divisor > 0 {
+                text.append(UInt8(ascii: "0") + UInt8(remaining / divisor))
+                remaining %= divisor
+                divisor /= 10
+            }
+        }
+        append(parts.tm_year + 1900, digits: 4)
+        text.append(UInt8(ascii: "-"))
+        append(parts.tm_mon + 1, digits: 2)
+        text.append(UInt8(ascii: "-"))
+        append(parts.tm_mday, digits: 2)
+        text.append(UInt8(ascii: "T"))
+        append(parts.tm_hour, digits: 2)
+        text.append(UInt8(ascii: ":"))
+        append(parts.tm_min, digits: 2)
+        text.append(UInt8(ascii: ":"))
+        append(parts.tm_sec, digits: 2)
+        text.append(UInt8(ascii: "."))
+        append(Int32(milliseconds % 1000), digits: 3)
+        text.append(UInt8(ascii: "Z"))
+        return String(decoding: text, as: UTF8.self)
+    }
 }

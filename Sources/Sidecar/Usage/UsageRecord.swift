@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-import Foundation
+import FoundationEssentials
 import Translate
 
 /// Everything the sidecar knows about one finished request: one JSON line per request.
@@ -55,7 +55,7 @@ struct UsageRecord: Sendable {
     var errorType: String?
     var usage: Usage?
     var usageSource = UsageSource.none
-    var cost: Decimal?
+    var cost: Money?
     var currency: String?
     var latencyMilliseconds: Double = 0
     var timeToFirstChunkMilliseconds: Double?

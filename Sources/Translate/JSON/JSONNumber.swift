@@ -20,8 +20,34 @@ public struct JSONNumber: Sendable, CustomStringConvertible {
 
     /// A number from its JSON text (`"0.0000123"`); `nil` when the text is not a JSON number.
     public init?(literal: String) {
-        guard case .number(let number)? = try? JSONValue.parse(literal) else { return nil }
-        self = number
+        guard Self.isValid(literal.utf8) else { return nil }
+        self.literal = literal
+    }
+
+    /// Whether `text` follows the JSON number grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    static func isValid(_ text: String.UTF8View) -> Bool {
+        var bytes = text[...]
+        func digits() -> Int {
+            let count = bytes.prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }.count
+            bytes = bytes.dropFirst(count)
+            return count
+        }
+        if bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+        if bytes.first == UInt8(ascii: "0") {
+            bytes = bytes.dropFirst()
+        } else if digits() == 0 {
+            return false
+        }
+        if bytes.first == UInt8(ascii: ".") {
+            bytes = bytes.dropFirst()
+            if digits() == 0 { return false }
+        }
+        if bytes.first == UInt8(ascii: "e") || bytes.first == UInt8(ascii: "E") {
+            bytes = bytes.dropFirst()
+            if bytes.first == UInt8(ascii: "+") || bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+            if digits() == 0 { return false }
+        }
+        return bytes.isEmpty
     }
 
     public init(_ value: Int) {

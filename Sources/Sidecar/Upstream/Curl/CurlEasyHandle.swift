@@ -14,11 +14,18 @@ struct CurlEasyHandle {
     /// `CURLOPT_ERRORBUFFER` storage (`CURL_ERROR_SIZE` bytes), owned with the handle.
     let errorBuffer: UnsafeMutablePointer<CChar>
 
+    /// A new handle with the options every transfer shares already set.
     init?() {
         guard let handle = curl_easy_init() else { return nil }
         self.handle = handle
         self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         self.errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
+        do {
+            try self.setSharedOptions()
+        } catch {
+            self.destroy()
+            return nil
+        }
     }
 
     /// The message curl wrote for the last failure, if any.
@@ -26,10 +33,9 @@ struct CurlEasyHandle {
         String(cString: self.errorBuffer)
     }
 
-    /// Clears every option so the handle can serve another transfer; connections stay pooled
-    /// in the multi handle.
-    func reset() {
-        curl_easy_reset(self.handle)
+    /// Readies the handle for another transfer. Options are not reset — ``configure(for:userdata:)``
+    /// sets every per-transfer option each time — which spares libcurl re-initialising the handle.
+    func prepareForReuse() {
         self.errorBuffer[0] = 0
     }
 
@@ -42,30 +48,38 @@ struct CurlEasyHandle {
 extension CurlEasyHandle {
     /// Sets every option for `transfer`. `userdata` is the transfer's opaque pointer; the
     /// engine keeps the transfer alive until after `curl_multi_remove_handle`.
-    func configure(for transfer: CurlTransfer, userdata: UnsafeMutableRawPointer) throws(CurlError) {
-        let request = transfer.request
-        try self.set(CURLOPT_URL, request.url)
-        try self.set(CURLOPT_PRIVATE, pointer: userdata)
+    /// The options every transfer shares, set once per handle.
+    private func setSharedOptions() throws(CurlError) {
         try self.set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(self.errorBuffer))
         try self.set(CURLOPT_NOSIGNAL, 1)
         try self.set(CURLOPT_WRITEFUNCTION, callback: curlWriteCallback)
-        try self.set(CURLOPT_WRITEDATA, pointer: userdata)
         try self.set(CURLOPT_HEADERFUNCTION, callback: curlHeaderCallback)
-        try self.set(CURLOPT_HEADERDATA, pointer: userdata)
         try self.set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
         try self.set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
         try self.set(CURLOPT_PIPEWAIT, 1)
         try self.set(CURLOPT_TCP_NODELAY, 1)
         try self.set(CURLOPT_TCP_KEEPALIVE, 1)
         try self.set(CURLOPT_ACCEPT_ENCODING, "")
+    }
+
+    /// Sets every per-transfer option, overriding what the previous transfer set.
+    func configure(for transfer: CurlTransfer, userdata: UnsafeMutableRawPointer) throws(CurlError) {
+        let request = transfer.request
+        try self.set(CURLOPT_URL, request.url)
+        try self.set(CURLOPT_PRIVATE, pointer: userdata)
+        try self.set(CURLOPT_WRITEDATA, pointer: userdata)
+        try self.set(CURLOPT_HEADERDATA, pointer: userdata)
         try self.set(CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(request.connectTimeout))
         try self.set(CURLOPT_TIMEOUT_MS, Self.milliseconds(request.timeout))
-        if let proxy = request.proxy { try self.set(CURLOPT_PROXY, proxy) }
+        // NULL restores the default: the proxy environment variables apply.
+        try self.check(ccurl_easy_setopt_string(self.handle, CURLOPT_PROXY, request.proxy))
         try self.setMethodAndBody(request)
         try self.set(CURLOPT_HTTPHEADER, list: transfer.engineHeaderList)
     }
 
     private func setMethodAndBody(_ request: UpstreamRequest) throws(CurlError) {
+        try self.check(ccurl_easy_setopt_string(self.handle, CURLOPT_CUSTOMREQUEST, nil))
+        try self.set(CURLOPT_NOBODY, request.method == "HEAD" ? 1 : 0)
         switch request.method {
         case "GET" where request.body.isEmpty:
             try self.set(CURLOPT_HTTPGET, 1)
@@ -73,11 +87,13 @@ extension CurlEasyHandle {
         case "POST":
             try self.set(CURLOPT_POST, 1)
         default:
-            try self.set(CURLOPT_CUSTOMREQUEST, request.method)
             if request.body.isEmpty {
-                try self.set(CURLOPT_NOBODY, request.method == "HEAD" ? 1 : 0)
+                try self.set(CURLOPT_HTTPGET, 1)
+                try self.set(CURLOPT_CUSTOMREQUEST, request.method)
                 return
             }
+            try self.set(CURLOPT_POST, 1)
+            try self.set(CURLOPT_CUSTOMREQUEST, request.method)
         }
         try self.check(ccurl_easy_setopt_off_t(self.handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count)))
         // COPYPOSTFIELDS copies the bytes, so the body's storage need not outlive this call.

@@ -6,7 +6,6 @@
 //===----------------------------------------------------------------------===//
 
 import CCurl
-import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -53,11 +52,9 @@ final class CurlEngine: Service, Sendable {
         ccurl_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
         self.multi = multi
         self.logger = logger
-        let thread = Thread { [self] in
+        OSThread.start(name: "curl-engine") { [self] in
             Loop(engine: self, multi: self.multi).run()
         }
-        thread.name = "curl-engine"
-        thread.start()
     }
 
     /// `curl_global_init`, exactly once per process.
@@ -242,7 +239,7 @@ extension CurlEngine {
             curl_slist_free_all(transfer.engineHeaderList)
             transfer.engineHeaderList = nil
             if self.pool.count < Self.maximumPooledHandles {
-                easy.reset()
+                easy.prepareForReuse()
                 self.pool.append(easy)
             } else {
                 easy.destroy()

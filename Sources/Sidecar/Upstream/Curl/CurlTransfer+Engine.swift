@@ -6,7 +6,6 @@
 //===----------------------------------------------------------------------===//
 
 import CCurl
-import Foundation
 import Synchronization
 import Translate
 
@@ -32,22 +31,18 @@ extension CurlTransfer {
     /// the block). Interim (1xx) blocks are skipped; proxy `CONNECT` answers are suppressed by
     /// `CURLOPT_SUPPRESS_CONNECT_HEADERS`.
     func engineReceiveHeaderLine(_ bytes: UnsafeRawBufferPointer) -> Int {
-        var end = bytes.count
-        while end > 0, bytes[end - 1] == UInt8(ascii: "\n") || bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-        let line = Substring(String(decoding: bytes[..<end], as: UTF8.self))
-        if line.hasPrefix("HTTP/") {
-            let fields = line.split(separator: " ", maxSplits: 2)
-            self.engineParsedStatus = fields.count > 1 ? Int(fields[1]) ?? 0 : 0
-            self.engineParsedHeaders = []
+        let line = HeaderLine(bytes)
+        if let status = line.statusCode {
+            self.engineParsedStatus = status
+            self.engineHeaderBlock.removeAll(keepingCapacity: true)
         } else if line.isEmpty {
             if self.engineParsedStatus >= 200, self.enginePendingHead == nil {
-                self.enginePendingHead = UpstreamResponseHead(status: self.engineParsedStatus, headers: self.engineParsedHeaders)
+                self.enginePendingHead = UpstreamResponseHead(status: self.engineParsedStatus, rawBlock: self.engineHeaderBlock)
                 self.engineMarkDirty()
             }
-        } else if let colon = line.firstIndex(of: ":") {
-            let name = String(line[..<colon])
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            self.engineParsedHeaders.append(HTTPHeader(name, value))
+        } else {
+            self.engineHeaderBlock.append(contentsOf: line.bytes)
+            self.engineHeaderBlock.append(UInt8(ascii: "\n"))
         }
         return bytes.count
     }
@@ -98,5 +93,30 @@ extension CurlTransfer {
         guard !self.engineIsDirty, let loop = self.engineLoop else { return }
         self.engineIsDirty = true
         loop.dirty.append(self)
+    }
+}
+
+/// One raw header line from libcurl, parsed without Foundation: `HTTP/1.1 200 OK`,
+/// `Name: value`, or the empty line ending a header block (line endings stripped).
+private struct HeaderLine {
+    let bytes: UnsafeRawBufferPointer.SubSequence
+
+    init(_ raw: UnsafeRawBufferPointer) {
+        var end = raw.endIndex
+        while end > raw.startIndex, raw[end - 1] == UInt8(ascii: "\n") || raw[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        self.bytes = raw[raw.startIndex..<end]
+    }
+
+    var isEmpty: Bool { self.bytes.isEmpty }
+
+    /// The status of a status line (`HTTP/2 429` → 429).
+    var statusCode: Int? {
+        guard self.bytes.starts(with: "HTTP/".utf8), let space = self.bytes.firstIndex(of: UInt8(ascii: " ")) else { return nil }
+        var status = 0
+        for byte in self.bytes[(space + 1)...].prefix(3) {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            status = status * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return status
     }
 }

@@ -32,7 +32,8 @@ final class CurlTransfer: UpstreamBodySource, @unchecked Sendable {
     /// The engine loop, while the transfer is active (lets callbacks mark it dirty).
     var engineLoop: CurlEngine.Loop?
     var engineParsedStatus = 0
-    var engineParsedHeaders: [HTTPHeader] = []
+    /// The current header block's `Name: value` lines, each ending in `\n`.
+    var engineHeaderBlock: [UInt8] = []
     var enginePendingHead: UpstreamResponseHead?
     var engineHeadDelivered = false
     var enginePendingData: [UInt8] = []

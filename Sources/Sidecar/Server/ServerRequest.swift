@@ -1,0 +1,42 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import NIOCore
+import NIOHTTP1
+
+/// A complete HTTP request: head and whole body (at most `server.max_request_body` bytes).
+struct ServerRequest: Sendable {
+    var method: HTTPMethod
+    /// The path without the query string (`/v1/chat/completions`).
+    var path: String
+    /// The query string without `?`, if any.
+    var query: String?
+    var headers: HTTPHeaders
+    var body: ByteBuffer
+    /// The body exceeded `server.max_request_body` and was not read; answer 413.
+    var bodyTooLarge: Bool
+
+    init(head: HTTPRequestHead, body: ByteBuffer, bodyTooLarge: Bool = false) {
+        self.bodyTooLarge = bodyTooLarge
+        self.method = head.method
+        let uri = head.uri
+        if let mark = uri.firstIndex(of: "?") {
+            self.path = String(uri[..<mark])
+            self.query = String(uri[uri.index(after: mark)...])
+        } else {
+            self.path = uri
+            self.query = nil
+        }
+        self.headers = head.headers
+        self.body = body
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    func header(_ name: String) -> String? {
+        self.headers.first(name: name)
+    }
+}
