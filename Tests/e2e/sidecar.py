@@ -90,6 +90,7 @@ models:
 class SidecarProcess:
     def __init__(self, directory: Path, config_text: str, environment: dict[str, str]) -> None:
         self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.usage_path = directory / "usage.jsonl"
         self.stderr_path = directory / "sidecar.stderr"
