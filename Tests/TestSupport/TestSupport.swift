@@ -94,7 +94,7 @@ public func translateStream(
     chunkSize: Int
 ) throws -> (output: [UInt8], summary: OpenAIStreamEncoder.Summary) {
     var parser = SSEParser()
-    var translator = dialect.makeStreamTranslator(for: request)
+    var translator = dialect.makeStreamTranslator(for: request, context: testResponseContext)
     var encoder = OpenAIStreamEncoder(includeUsage: request.includeUsage)
     var output: [UInt8] = []
     func handle(_ items: [StreamItem]) {
@@ -115,6 +115,9 @@ public func translateStream(
     if encoder.summary.completed { encoder.finish(usage: encoder.summary.usage, into: &output) }
     return (output, encoder.summary)
 }
+
+/// The id and time translated answers get in tests.
+public let testResponseContext = ResponseContext(responseID: "chatcmpl-test", created: 1_700_000_000)
 
 /// A minimal valid chat request for tests.
 public func chatRequest(_ json: String) throws -> ChatRequest {

@@ -22,7 +22,7 @@ import Translate
     ])
     func openAIRequestsPassThroughWithOnlyTheModelChanged(fixture: String) throws {
         let request = try ChatRequest(parsing: try Fixture.bytes(fixture))
-        let encoded = try self.openAI.encodeRequest(request, upstreamModel: "gpt-4o-2024-08-06")
+        let encoded = try self.openAI.encodeRequest(request, target: UpstreamTarget(model: "gpt-4o-2024-08-06"))
         var expected = try Fixture.object(fixture)
         expected["model"] = "gpt-4o-2024-08-06"
         #expect(try JSONValue.parse(encoded.body) == .object(expected))
@@ -35,24 +35,24 @@ import Translate
         let request = try chatRequest(
             #"{"model":"m","stream":true,"stream_options":{"include_obfuscation":false},"messages":[{"role":"user","content":"x"}]}"#
         )
-        let body = try JSONValue.parse(try self.openAI.encodeRequest(request, upstreamModel: "m").body)
+        let body = try JSONValue.parse(try self.openAI.encodeRequest(request, target: UpstreamTarget(model: "m")).body)
         #expect(body["stream_options"] == ["include_obfuscation": false, "include_usage": true])
         #expect(!request.includeUsage, "the client did not ask for usage, so it must not get the usage chunk")
         var quirks = OpenAICompatibleDialect.Quirks.generic
         quirks.acceptsStreamOptions = false
-        let old = try JSONValue.parse(try OpenAICompatibleDialect(quirks: quirks).encodeRequest(request, upstreamModel: "m").body)
+        let old = try JSONValue.parse(try OpenAICompatibleDialect(quirks: quirks).encodeRequest(request, target: UpstreamTarget(model: "m")).body)
         #expect(old["stream_options"] == ["include_obfuscation": false])
     }
 
     @Test func deepSeekRecordedRequestIsForwardedAsIs() throws {
         let request = try ChatRequest(parsing: try Fixture.bytes("deepseek/chat_request.json"))
-        let body = try JSONValue.parse(try self.deepSeek.encodeRequest(request, upstreamModel: request.model).body)
+        let body = try JSONValue.parse(try self.deepSeek.encodeRequest(request, target: UpstreamTarget(model: request.model)).body)
         #expect(body == .object(try Fixture.object("deepseek/chat_request.json")))
     }
 
     @Test func dashScopeThinkingFlagPassesThrough() throws {
         let request = try ChatRequest(parsing: try Fixture.bytes("dashscope/compat_stream_thinking_request.json"))
-        let body = try JSONValue.parse(try self.dashScope.encodeRequest(request, upstreamModel: "qwen-plus").body)
+        let body = try JSONValue.parse(try self.dashScope.encodeRequest(request, target: UpstreamTarget(model: "qwen-plus")).body)
         #expect(body["enable_thinking"] == (try Fixture.json("dashscope/compat_stream_thinking_request.json"))["enable_thinking"])
         #expect(body["model"] == "qwen-plus")
     }
@@ -65,14 +65,14 @@ import Translate
                 + #""tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},"#
                 + #"{"role":"tool","tool_call_id":"c1","content":"42"}]}"#
         )
-        let deepSeek = try JSONValue.parse(try self.deepSeek.encodeRequest(request, upstreamModel: "deepseek-chat").body)
+        let deepSeek = try JSONValue.parse(try self.deepSeek.encodeRequest(request, target: UpstreamTarget(model: "deepseek-chat")).body)
         #expect(deepSeek["max_tokens"] == 50)
         #expect(deepSeek["max_completion_tokens"] == nil)
         #expect(deepSeek["messages"]?[0]?["role"] == "system")
         #expect(deepSeek["messages"]?[2]?["reasoning_content"] == nil, "earlier turns' reasoning is rejected by DeepSeek")
         #expect(deepSeek["messages"]?[4]?["reasoning_content"] == "current thoughts", "the current tool turn keeps it")
 
-        let openAI = try JSONValue.parse(try self.openAI.encodeRequest(request, upstreamModel: "gpt-4o").body)
+        let openAI = try JSONValue.parse(try self.openAI.encodeRequest(request, target: UpstreamTarget(model: "gpt-4o")).body)
         #expect(openAI["max_completion_tokens"] == 50)
         #expect(openAI["messages"]?[0]?["role"] == "developer")
         #expect(openAI["messages"]?[4]?["reasoning_content"] == nil)
@@ -87,7 +87,7 @@ import Translate
     @Test func openAIResponseKeepsItsBytesAndReportsUsage() throws {
         let bytes = try Fixture.bytes("openai/chat_response_reasoning_usage_o4-mini.json")
         let request = try chatRequest(#"{"model":"o4-mini","messages":[{"role":"user","content":"x"}]}"#)
-        let response = try self.openAI.decodeResponse(bytes, for: request)
+        let response = try self.openAI.decodeResponse(bytes, for: request, context: testResponseContext)
         #expect(response.serialized() == bytes)
         #expect(response.usage == Usage(inputTokens: 19, outputTokens: 84, reasoningTokens: 64))
         #expect(response.text == "Oi!")
@@ -100,7 +100,8 @@ import Translate
         let json = try JSONValue.parse(bytes)
         let response = try self.deepSeek.decodeResponse(
             bytes,
-            for: try chatRequest(#"{"model":"deepseek-reasoner","messages":[{"role":"user","content":"x"}]}"#)
+            for: try chatRequest(#"{"model":"deepseek-reasoner","messages":[{"role":"user","content":"x"}]}"#),
+            context: testResponseContext
         )
         #expect(JSONValue.object(response.body)["choices"]?[0]?["message"]?["reasoning_content"]?.stringValue?.isEmpty == false)
         #expect(response.usage?.inputTokens == json["usage"]?["prompt_tokens"]?.intValue)
@@ -122,7 +123,11 @@ import Translate
     func recordedResponsesDecode(fixture: String) throws {
         let bytes = try Fixture.bytes(fixture)
         let json = try JSONValue.parse(bytes)
-        let response = try self.openAI.decodeResponse(bytes, for: try chatRequest(#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#))
+        let response = try self.openAI.decodeResponse(
+            bytes,
+            for: try chatRequest(#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#),
+            context: testResponseContext
+        )
         #expect(response.usage?.inputTokens == json["usage"]?["prompt_tokens"]?.intValue)
         #expect(response.usage?.outputTokens == json["usage"]?["completion_tokens"]?.intValue)
         #expect(response.finishReasons == json["choices"]?.arrayValue?.compactMap { $0["finish_reason"]?.stringValue })
@@ -131,7 +136,9 @@ import Translate
     @Test func malformedResponsesAreTheProvidersFault() {
         let request = try? chatRequest(#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#)
         for body in ["not json", #"{"id":"x"}"#, "[]"] {
-            let error = #expect(throws: TranslationError.self) { try self.openAI.decodeResponse(Array(body.utf8), for: request!) }
+            let error = #expect(throws: TranslationError.self) {
+                try self.openAI.decodeResponse(Array(body.utf8), for: request!, context: testResponseContext)
+            }
             #expect(error?.code == .malformedUpstreamPayload)
             #expect(error?.isClientError == false)
         }
@@ -172,7 +179,7 @@ import Translate
 
     @Test func embeddingsPassThrough() throws {
         let request = try EmbeddingsRequest(parsing: try Fixture.bytes("openai/embeddings_request.json"))
-        let encoded = try self.openAI.encodeEmbeddingsRequest(request, upstreamModel: "text-embedding-3-large")
+        let encoded = try self.openAI.encodeEmbeddingsRequest(request, target: UpstreamTarget(model: "text-embedding-3-large"))
         #expect(encoded.path == "/embeddings")
         #expect(try JSONValue.parse(encoded.body)["model"] == "text-embedding-3-large")
         let response = try self.openAI.decodeEmbeddingsResponse(try Fixture.bytes("openai/embeddings_response.json"), for: request)

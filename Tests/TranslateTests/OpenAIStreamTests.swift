@@ -103,7 +103,7 @@ import Translate
     }
 
     @Test func midStreamErrorEventBecomesAFailure() throws {
-        var translator = Self.dialect.makeStreamTranslator(for: try Self.request(includeUsage: false))
+        var translator = Self.dialect.makeStreamTranslator(for: try Self.request(includeUsage: false), context: testResponseContext)
         let items = try translator.translate(SSEEvent(data: #"{"error":{"message":"overloaded","type":"server_error","code":null}}"#))
         guard case .failure(let failure)? = items.first else {
             Issue.record("expected a failure, got \(items)")
@@ -113,14 +113,14 @@ import Translate
     }
 
     @Test func truncatedStreamIsAProtocolViolation() throws {
-        var translator = Self.dialect.makeStreamTranslator(for: try Self.request(includeUsage: false))
+        var translator = Self.dialect.makeStreamTranslator(for: try Self.request(includeUsage: false), context: testResponseContext)
         _ = try translator.translate(SSEEvent(data: #"{"id":"x","choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"#))
         let error = #expect(throws: TranslationError.self) { try translator.finish() }
         #expect(error?.code == .streamProtocolViolation)
     }
 
     @Test func streamWithoutDoneMarkerButFinishedCompletes() throws {
-        var translator = Self.dialect.makeStreamTranslator(for: try Self.request(includeUsage: false))
+        var translator = Self.dialect.makeStreamTranslator(for: try Self.request(includeUsage: false), context: testResponseContext)
         _ = try translator.translate(SSEEvent(data: #"{"id":"x","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#))
         let items = try translator.finish()
         #expect(items.count == 1)
@@ -128,7 +128,7 @@ import Translate
     }
 
     @Test func garbageEventIsAProtocolViolation() throws {
-        var translator = Self.dialect.makeStreamTranslator(for: try Self.request(includeUsage: false))
+        var translator = Self.dialect.makeStreamTranslator(for: try Self.request(includeUsage: false), context: testResponseContext)
         let error = #expect(throws: TranslationError.self) { try translator.translate(SSEEvent(data: "{not json")) }
         #expect(error?.code == .streamProtocolViolation)
     }

@@ -61,7 +61,7 @@ struct ChatProxy: Sendable {
     private func send(_ chat: ChatRequest, via route: RouteCandidate, record: inout UsageRecord) async throws(ProxyError) -> UpstreamResponse {
         let encoded: EncodedRequest
         do {
-            encoded = try route.provider.dialect.encodeRequest(chat, upstreamModel: route.model.upstreamModel)
+            encoded = try route.provider.dialect.encodeRequest(chat, target: route.model.target)
         } catch {
             throw ProxyError(error)
         }
@@ -90,7 +90,7 @@ struct ChatProxy: Sendable {
         let bytes = try await exchange.body.collect(upTo: Self.maximumResponseBytes)
         var completion: ChatResponse
         do {
-            completion = try route.provider.dialect.decodeResponse(bytes, for: chat)
+            completion = try route.provider.dialect.decodeResponse(bytes, for: chat, context: ResponseContext.fresh())
         } catch {
             throw ProxyError(error)
         }

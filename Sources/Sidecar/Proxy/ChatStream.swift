@@ -112,7 +112,7 @@ struct ChatStream: Sendable {
         init(request: ChatRequest, route: RouteCandidate) {
             self.request = request
             self.route = route
-            self.translator = route.provider.dialect.makeStreamTranslator(for: request)
+            self.translator = route.provider.dialect.makeStreamTranslator(for: request, context: ResponseContext.fresh())
             self.encoder = OpenAIStreamEncoder(includeUsage: request.includeUsage)
         }
 

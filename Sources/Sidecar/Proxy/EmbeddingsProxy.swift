@@ -38,7 +38,7 @@ struct EmbeddingsProxy: Sendable {
         let dialect = route.provider.dialect
         let encoded: EncodedRequest
         do {
-            encoded = try dialect.encodeEmbeddingsRequest(embeddings, upstreamModel: route.model.upstreamModel)
+            encoded = try dialect.encodeEmbeddingsRequest(embeddings, target: route.model.target)
         } catch {
             throw ProxyError(error)
         }

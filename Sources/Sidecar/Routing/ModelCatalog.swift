@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+import Translate
+
 /// A model exposed to clients (`models.<name>`), and what serves it.
 struct ModelEntry: Sendable {
     /// The name clients use, or a pattern ending in `*` (`gpt-*`, `*`) that matches many names.
@@ -29,6 +31,9 @@ struct ResolvedModel: Sendable {
     var entry: ModelEntry
     /// The name sent to the provider.
     var upstreamModel: String { self.entry.upstreamModel ?? self.name }
+
+    /// The provider model and its limits, as dialects need them.
+    var target: UpstreamTarget { UpstreamTarget(model: self.upstreamModel, maxOutputTokens: self.entry.maxOutputTokens) }
 }
 
 /// Every configured model, looked up by exact name first, then by the longest matching pattern.

@@ -11,25 +11,55 @@ public protocol Dialect: Sendable {
     /// The headers that carry `apiKey` (e.g. `Authorization: Bearer …`, `x-api-key: …`).
     func authenticationHeaders(apiKey: String) -> [HTTPHeader]
 
-    /// The provider request for `request`, addressed to `upstreamModel`.
+    /// The provider request for `request`, addressed to `target`.
     /// - Throws: a client error when the request uses something this provider cannot express.
-    func encodeRequest(_ request: ChatRequest, upstreamModel: String) throws(TranslationError) -> EncodedRequest
+    func encodeRequest(_ request: ChatRequest, target: UpstreamTarget) throws(TranslationError) -> EncodedRequest
 
     /// The OpenAI `chat.completion` for a successful non-streaming provider answer.
-    func decodeResponse(_ body: [UInt8], for request: ChatRequest) throws(TranslationError) -> ChatResponse
+    func decodeResponse(_ body: [UInt8], for request: ChatRequest, context: ResponseContext) throws(TranslationError) -> ChatResponse
 
     /// A fresh state machine translating one provider event stream.
-    func makeStreamTranslator(for request: ChatRequest) -> any StreamTranslator
+    func makeStreamTranslator(for request: ChatRequest, context: ResponseContext) -> any StreamTranslator
 
     /// Classifies an error answer (any status ≥ 400).
     func decodeError(status: Int, body: [UInt8]) -> UpstreamFailure
 
     /// The provider request for an OpenAI `/v1/embeddings` body.
     /// - Throws: ``TranslationError/Code/unsupportedFeature`` when the provider has no embeddings API.
-    func encodeEmbeddingsRequest(_ request: EmbeddingsRequest, upstreamModel: String) throws(TranslationError) -> EncodedRequest
+    func encodeEmbeddingsRequest(_ request: EmbeddingsRequest, target: UpstreamTarget) throws(TranslationError) -> EncodedRequest
 
     /// The OpenAI embeddings answer for a successful provider answer.
     func decodeEmbeddingsResponse(_ body: [UInt8], for request: EmbeddingsRequest) throws(TranslationError) -> EmbeddingsResponse
+}
+
+/// Where a request goes: the provider's model name and what the configuration knows about it.
+public struct UpstreamTarget: Sendable, Hashable {
+    /// The provider's name for the model.
+    public var model: String
+    /// The model's output limit; providers that require a limit (Anthropic) get it when the
+    /// client sets none.
+    public var maxOutputTokens: Int?
+
+    public init(model: String, maxOutputTokens: Int? = nil) {
+        self.model = model
+        self.maxOutputTokens = maxOutputTokens
+    }
+}
+
+/// What translating an answer needs from outside pure code: an id and a time.
+///
+/// Dialects whose providers send no response id or timestamp (Anthropic sends no `created`,
+/// Gemini no call ids) use these, so translation stays deterministic and testable.
+public struct ResponseContext: Sendable, Hashable {
+    /// The response id to use when the provider sends none (`chatcmpl-…`).
+    public var responseID: String
+    /// Unix seconds, for `created`.
+    public var created: Int
+
+    public init(responseID: String, created: Int) {
+        self.responseID = responseID
+        self.created = created
+    }
 }
 
 /// An HTTP header field as a name and a value.

@@ -22,9 +22,9 @@ public struct OpenAICompatibleDialect: Dialect {
         [HTTPHeader("Authorization", "Bearer \(apiKey)")]
     }
 
-    public func encodeRequest(_ request: ChatRequest, upstreamModel: String) throws(TranslationError) -> EncodedRequest {
+    public func encodeRequest(_ request: ChatRequest, target: UpstreamTarget) throws(TranslationError) -> EncodedRequest {
         var body = request.body
-        body["model"] = .string(upstreamModel)
+        body["model"] = .string(target.model)
         if request.stream, self.quirks.acceptsStreamOptions {
             var options = body["stream_options"]?.objectValue ?? [:]
             options["include_usage"] = true
@@ -39,7 +39,7 @@ public struct OpenAICompatibleDialect: Dialect {
         )
     }
 
-    public func decodeResponse(_ body: [UInt8], for request: ChatRequest) throws(TranslationError) -> ChatResponse {
+    public func decodeResponse(_ body: [UInt8], for request: ChatRequest, context: ResponseContext) throws(TranslationError) -> ChatResponse {
         let object = try Self.parseObject(body, what: "chat completion")
         guard object["choices"] != nil else {
             throw .malformed("The provider's chat completion has no 'choices'.")
@@ -47,13 +47,13 @@ public struct OpenAICompatibleDialect: Dialect {
         return ChatResponse(openAI: object, originalBytes: body)
     }
 
-    public func makeStreamTranslator(for request: ChatRequest) -> any StreamTranslator {
+    public func makeStreamTranslator(for request: ChatRequest, context: ResponseContext) -> any StreamTranslator {
         OpenAIStreamTranslator()
     }
 
-    public func encodeEmbeddingsRequest(_ request: EmbeddingsRequest, upstreamModel: String) throws(TranslationError) -> EncodedRequest {
+    public func encodeEmbeddingsRequest(_ request: EmbeddingsRequest, target: UpstreamTarget) throws(TranslationError) -> EncodedRequest {
         var body = request.body
-        body["model"] = .string(upstreamModel)
+        body["model"] = .string(target.model)
         return EncodedRequest(path: "/embeddings", headers: Self.jsonHeaders(streaming: false), body: body.serialized(), isStreaming: false)
     }
 
