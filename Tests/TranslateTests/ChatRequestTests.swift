@@ -86,6 +86,46 @@ import Translate
         #expect(error?.message.contains(message) == true, "\(error?.message ?? "")")
     }
 
+    @Test func optionsAreReadForNativeDialects() throws {
+        let request = try chatRequest(
+            #"{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":0.5,"top_p":1,"stop":"END","seed":7,"#
+                + #""user":"u1","n":2,"tool_choice":{"type":"function","function":{"name":"f"}},"parallel_tool_calls":false,"#
+                + #""response_format":{"type":"json_schema","json_schema":{"name":"r","schema":{"type":"object"},"strict":true}},"#
+                + #""reasoning_effort":"high"}"#
+        )
+        var expected = ChatOptions()
+        expected.temperature = 0.5
+        expected.topP = 1
+        expected.stop = ["END"]
+        expected.seed = 7
+        expected.user = "u1"
+        expected.choiceCount = 2
+        expected.toolChoice = .function("f")
+        expected.parallelToolCalls = false
+        expected.responseFormat = .jsonSchema(name: "r", schema: ["type": "object"], strict: true)
+        expected.reasoningEffort = "high"
+        #expect(request.options == expected)
+        #expect(
+            try chatRequest(#"{"model":"m","messages":[{"role":"user","content":"x"}],"tool_choice":"required","stop":["a","b"]}"#).options.toolChoice
+                == .required
+        )
+    }
+
+    @Test(arguments: [
+        (#""temperature":"hot""#, "temperature"),
+        (#""stop":[1]"#, "stop"),
+        (#""tool_choice":"sometimes""#, "tool_choice"),
+        (#""tool_choice":{"type":"function"}"#, "tool_choice.function"),
+        (#""response_format":{"type":"xml"}"#, "response_format.type"),
+        (#""response_format":{"type":"json_schema"}"#, "response_format.json_schema"),
+    ])
+    func invalidOptionsNameTheField(field: String, param: String) {
+        let error = #expect(throws: TranslationError.self) {
+            try chatRequest(#"{"model":"m","messages":[{"role":"user","content":"x"}],"# + field + "}")
+        }
+        #expect(error?.param == param)
+    }
+
     @Test func hostileNestingIsAClientError() {
         let deep =
             #"{"model":"m","messages":[{"role":"user","content":"x"}],"x":"# + String(repeating: "[", count: 5000)

@@ -21,6 +21,8 @@ public struct ChatRequest: Sendable {
     /// `max_completion_tokens`, or the older `max_tokens` when only that is given.
     public var maxOutputTokens: Int?
     public var tools: [ToolDefinition]
+    /// Sampling, tool-choice, format and reasoning options, for dialects that translate them.
+    public var options: ChatOptions
     /// The sidecar's `task_type` body field (the original service API), used for routing.
     public var taskType: String?
 
@@ -57,6 +59,7 @@ public struct ChatRequest: Sendable {
         self.maxOutputTokens = try reader.optionalInt("max_completion_tokens") ?? legacyLimit
         self.messages = try Self.messages(in: reader)
         self.tools = try Self.tools(in: reader)
+        self.options = try ChatOptions(reading: reader)
         self.body = body
     }
 
