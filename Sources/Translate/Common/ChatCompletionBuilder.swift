@@ -30,7 +30,7 @@ public struct ChatCompletionBuilder: Sendable {
                 }
             )
         }
-        message["refusal"] = nil
+        message["refusal"] = .null
         return message
     }
 
