@@ -117,7 +117,7 @@ public func translateStream(
 }
 
 /// The id and time translated answers get in tests.
-public let testResponseContext = ResponseContext(responseID: "chatcmpl-test", created: 1_700_000_000)
+public let testResponseContext = ResponseContext(responseID: "chatcmpl-test", created: 1_700_000_000, model: "upstream-model")
 
 /// A minimal valid chat request for tests.
 public func chatRequest(_ json: String) throws -> ChatRequest {

@@ -30,7 +30,7 @@ import Translate
                 "id": "5f0d3c2a-1b2c-4d5e-8f90-123456789abc",
                 "object": "chat.completion",
                 "created": 1_700_000_000,
-                "model": "qwen-alias",
+                "model": .string(testResponseContext.model),
                 "choices": [
                     [
                         "index": 0,

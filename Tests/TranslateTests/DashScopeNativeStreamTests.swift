@@ -66,7 +66,7 @@ import Translate
         #expect(summary.completed)
         #expect(summary.usage == Usage(inputTokens: 734, outputTokens: 263, reasoningTokens: 171))
         #expect(summary.responseID == "a1959ad1-2637-4672-a21f-4d351371d254")
-        #expect(summary.responseModel == "qwen-alias")
+        #expect(summary.responseModel == testResponseContext.model, "DashScope names no model: the upstream model is reported")
         #expect(client.chunks.first?["choices"]?[0]?["delta"] == ["role": "assistant", "content": ""])
         let usageChunks = client.chunks.filter { !($0["usage"]?.isNull ?? true) }
         #expect(usageChunks.count == 1, "usage is on every event but reaches the client once")

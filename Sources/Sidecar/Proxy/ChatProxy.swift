@@ -90,7 +90,7 @@ struct ChatProxy: Sendable {
         let bytes = try await exchange.body.collect(upTo: Self.maximumResponseBytes)
         var completion: ChatResponse
         do {
-            completion = try route.provider.dialect.decodeResponse(bytes, for: chat, context: ResponseContext.fresh())
+            completion = try route.provider.dialect.decodeResponse(bytes, for: chat, context: ResponseContext.fresh(model: route.model.upstreamModel))
         } catch {
             throw ProxyError(error)
         }

@@ -112,7 +112,10 @@ struct ChatStream: Sendable {
         init(request: ChatRequest, route: RouteCandidate) {
             self.request = request
             self.route = route
-            self.translator = route.provider.dialect.makeStreamTranslator(for: request, context: ResponseContext.fresh())
+            self.translator = route.provider.dialect.makeStreamTranslator(
+                for: request,
+                context: ResponseContext.fresh(model: route.model.upstreamModel)
+            )
             self.encoder = OpenAIStreamEncoder(includeUsage: request.includeUsage)
         }
 

@@ -39,11 +39,11 @@ public struct DashScopeNativeDialect: Dialect {
         guard let object = (try? JSONValue.parse(body))?.objectValue else {
             throw .malformed("The provider's generation answer is not a JSON object.")
         }
-        return try DashScopeNativeResponseDecoder(context: context, model: request.model).completion(from: object)
+        return try DashScopeNativeResponseDecoder(context: context, model: context.model).completion(from: object)
     }
 
     public func makeStreamTranslator(for request: ChatRequest, context: ResponseContext) -> any StreamTranslator {
-        DashScopeNativeStreamTranslator(decoder: DashScopeNativeResponseDecoder(context: context, model: request.model))
+        DashScopeNativeStreamTranslator(decoder: DashScopeNativeResponseDecoder(context: context, model: context.model))
     }
 
     static func jsonHeaders(streaming: Bool) -> [HTTPHeader] {

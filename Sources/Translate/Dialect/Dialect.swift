@@ -55,10 +55,13 @@ public struct ResponseContext: Sendable, Hashable {
     public var responseID: String
     /// Unix seconds, for `created`.
     public var created: Int
+    /// The provider's model name, reported when the provider's answer names none.
+    public var model: String
 
-    public init(responseID: String, created: Int) {
+    public init(responseID: String, created: Int, model: String) {
         self.responseID = responseID
         self.created = created
+        self.model = model
     }
 }
 

@@ -55,11 +55,11 @@ public struct GeminiDialect: Dialect {
         guard let object = (try? JSONValue.parse(body))?.objectValue else {
             throw .malformed("The provider's generateContent answer is not a JSON object.")
         }
-        return try GeminiResponseDecoder(context: context, fallbackModel: request.model).completion(from: object)
+        return try GeminiResponseDecoder(context: context, fallbackModel: context.model).completion(from: object)
     }
 
     public func makeStreamTranslator(for request: ChatRequest, context: ResponseContext) -> any StreamTranslator {
-        GeminiStreamTranslator(context: context, fallbackModel: request.model)
+        GeminiStreamTranslator(context: context, fallbackModel: context.model)
     }
 
     /// `/{version}/models/{model}:{method}`; a model given as `models/…` or `tunedModels/…` keeps
