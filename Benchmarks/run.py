@@ -20,6 +20,7 @@ Results print as a table and are written as JSON to bench-results/<UTC timestamp
 from __future__ import annotations
 
 import argparse
+import resource
 import datetime
 import json
 import os
@@ -33,6 +34,8 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+
+import streaming
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAT_BODY = json.dumps({"model": "bench-model", "messages": [{"role": "user", "content": "Say hello"}]})
@@ -104,13 +107,15 @@ def cpu_seconds(pid: int) -> float:
 class Target:
     def __init__(self, name: str, port: int, process: subprocess.Popen | None):
         self.name, self.port, self.process = name, port, process
+        self.stream_port: int | None = None
+        self.stream_process: subprocess.Popen | None = None
 
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
 
-def start_nginx(directory: Path, name: str, server_block: str, extra_http: str = "") -> subprocess.Popen:
+def start_nginx(directory: Path, name: str, server_blocks: list[str], extra_http: str = "") -> subprocess.Popen:
     config = directory / f"{name}.conf"
     config.write_text(f"""
 worker_processes 1;
@@ -125,33 +130,53 @@ http {{
     proxy_temp_path {directory}/{name}.proxy;
     keepalive_requests 1000000;
     {extra_http}
-    server {{ {server_block} }}
+    {"".join(f"server {{ {block} }}" for block in server_blocks)}
 }}
 """)
-    return subprocess.Popen(["nginx", "-c", str(config), "-p", str(directory)], stderr=subprocess.DEVNULL)
+    return subprocess.Popen(["nginx", "-c", str(config), "-p", str(directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def start_upstream(directory: Path) -> Target:
     port = free_port()
     body = COMPLETION.replace("'", "\\'")
-    process = start_nginx(directory, "upstream", f"""
+    process = start_nginx(directory, "upstream", [f"""
         listen 127.0.0.1:{port};
-        location / {{ default_type application/json; return 200 '{body}'; }}""")
+        location / {{ default_type application/json; return 200 '{body}'; }}"""])
     wait_until_serving(port, 10)
     return Target("direct", port, process)
 
 
-def start_nginx_proxy(directory: Path, upstream: int) -> Target:
+def start_nginx_proxy(directory: Path, upstream: int, stream_upstream: int) -> Target:
     port = free_port()
-    process = start_nginx(directory, "proxy", f"""
-        listen 127.0.0.1:{port};
-        location / {{ proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }}""",
-        extra_http=f"upstream backend {{ server 127.0.0.1:{upstream}; keepalive 128; }}")
+    stream_port = free_port()
+    location = 'location / {{ proxy_pass http://{0}; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }}'
+    process = start_nginx(
+        directory, "proxy",
+        [f"listen 127.0.0.1:{port}; " + location.format("backend"), f"listen 127.0.0.1:{stream_port}; " + location.format("streams")],
+        extra_http=f"upstream backend {{ server 127.0.0.1:{upstream}; keepalive 128; }} "
+                   f"upstream streams {{ server 127.0.0.1:{stream_upstream}; keepalive 128; }}")
     wait_until_serving(port, 10)
-    return Target("nginx", port, process)
+    target = Target("nginx", port, process)
+    target.stream_port = stream_port
+    return target
 
 
-def start_sidecar(directory: Path, upstream: int, binary: Path, threads: int | None) -> tuple[Target, float]:
+def start_stream_upstream() -> Target:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, str(ROOT / "Benchmarks/stream_upstream.py"), "--port", str(port)], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    target = Target("direct", port, None)
+    target.stream_port = port
+    target.stream_process = process
+    return target
+
+
+def start_sidecar(directory: Path, upstream: int, stream_upstream: int, binary: Path, threads: int | None) -> tuple[Target, float]:
     port = free_port()
     config = directory / "sidecar.yaml"
     config.write_text(f"""
@@ -160,10 +185,17 @@ providers:
   bench:
     dialect: openai-compatible
     base_url: http://127.0.0.1:{upstream}/v1
+  streams:
+    dialect: openai-compatible
+    base_url: http://127.0.0.1:{stream_upstream}/v1
 models:
   "*":
     provider: bench
     price: {{ input: 0.28, output: 0.42 }}
+  cadence:
+    provider: streams
+  idle:
+    provider: streams
 usage:
   sink: {directory}/usage.jsonl
 log:
@@ -171,7 +203,9 @@ log:
 """ + (f"server:\n  event_loop_threads: {threads}\n" if threads else ""))
     process = subprocess.Popen([str(binary), "serve", "--config", str(config)], stderr=subprocess.DEVNULL)
     startup = wait_until_serving(port, 10)
-    return Target("sidecar", port, process), startup
+    target = Target("sidecar", port, process)
+    target.stream_port = port
+    return target, startup
 
 
 def start_litellm(directory: Path, upstream: int) -> tuple[Target, float]:
@@ -249,6 +283,7 @@ def main() -> int:
     parser.add_argument("--litellm", action="store_true", help="also measure LiteLLM (pip install -r Benchmarks/requirements.txt)")
     parser.add_argument("--binary", type=Path, default=ROOT / ".build/release/llm-sidecar")
     parser.add_argument("--threads", type=int, help="the sidecar's server.event_loop_threads (default: its configuration default)")
+    parser.add_argument("--idle-streams", default="1000,5000", help="counts of concurrent idle streams to hold open (empty: skip)")
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results")
     arguments = parser.parse_args()
     connection_counts = [int(text) for text in arguments.connections.split(",")]
@@ -258,11 +293,15 @@ def main() -> int:
 
     results: dict = {"started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(), "cores": os.cpu_count(),
                      "duration_s": arguments.duration, "targets": {}}
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # thousands of streams need file descriptors
     with tempfile.TemporaryDirectory(prefix="sidecar-bench-") as temporary:
         directory = Path(temporary)
         upstream = start_upstream(directory)
-        targets = [upstream, start_nginx_proxy(directory, upstream.port)]
-        sidecar, startup = start_sidecar(directory, upstream.port, arguments.binary, arguments.threads)
+        stream_upstream = start_stream_upstream()
+        upstream.stream_port, upstream.stream_process = stream_upstream.stream_port, stream_upstream.stream_process
+        targets = [upstream, start_nginx_proxy(directory, upstream.port, stream_upstream.port)]
+        sidecar, startup = start_sidecar(directory, upstream.port, stream_upstream.port, arguments.binary, arguments.threads)
         targets.append(sidecar)
         results["sidecar_startup_ms"] = round(startup * 1000, 1)
         if arguments.litellm:
@@ -281,13 +320,21 @@ def main() -> int:
                     entry["runs"].append(run_wrk(target, connections, arguments.duration, script))
                 time.sleep(2)
                 entry["after_load_rss_mb"] = round(rss_mb(target.pid), 1) if target.pid else None
+                if target.stream_port:
+                    entry["streaming"] = streaming.measure_cadence(target.stream_port)
                 results["targets"][target.name] = entry
+            counts = [int(text) for text in arguments.idle_streams.split(",") if text]
+            for target in (t for t in targets if t.name in ("nginx", "sidecar")):
+                results["targets"][target.name]["idle_streams"] = [
+                    streaming.measure_idle_streams(target.stream_port, count, lambda: rss_mb(target.pid)) for count in counts]
         finally:
             for target in targets:
-                if target.process:
-                    target.process.terminate()
-                    target.process.wait(timeout=10)
+                for process in (target.process, target.stream_process):
+                    if process:
+                        process.terminate()
+                        process.wait(timeout=10)
     add_ratios(results)
+    add_streaming_ratios(results)
     print_table(results)
     arguments.output.mkdir(exist_ok=True)
     path = arguments.output / (results["started_at"].replace(":", "").split(".")[0] + ".json")
@@ -311,6 +358,15 @@ def add_ratios(results: dict) -> None:
             run["throughput_vs_direct"] = round(run["requests_per_second"] / base["requests_per_second"], 3)
 
 
+def add_streaming_ratios(results: dict) -> None:
+    """Time to first token and chunk delay each proxy adds over the direct stream."""
+    direct = results["targets"]["direct"].get("streaming")
+    for entry in results["targets"].values():
+        if direct and "streaming" in entry:
+            entry["streaming"]["added_ttft_p50_us"] = round(entry["streaming"]["ttft_p50_us"] - direct["ttft_p50_us"], 1)
+            entry["streaming"]["added_chunk_delay_p50_us"] = round(entry["streaming"]["chunk_delay_p50_us"] - direct["chunk_delay_p50_us"], 1)
+
+
 def print_table(results: dict) -> None:
     header = f"{'target':<8} {'conns':>5} {'req/s':>9} {'p50 µs':>8} {'p99 µs':>8} {'+p50 µs':>8} {'+p50/ngx':>8} {'rps/ngx':>8} {'cpu ms/1k':>9} {'peak MB':>8}"
     print(header)
@@ -326,6 +382,16 @@ def print_table(results: dict) -> None:
     for name, entry in results["targets"].items():
         if entry["idle_rss_mb"] is not None:
             print(f"{name}: RSS idle {entry['idle_rss_mb']} MB, after load {entry['after_load_rss_mb']} MB")
+    print()
+    for name, entry in results["targets"].items():
+        if "streaming" in entry:
+            stream = entry["streaming"]
+            print(f"{name}: streaming TTFT p50 {stream['ttft_p50_us']} µs (+{stream.get('added_ttft_p50_us', 0)}), "
+                  f"chunk delay p50 {stream['chunk_delay_p50_us']} µs (+{stream.get('added_chunk_delay_p50_us', 0)}), "
+                  f"p99 {stream['chunk_delay_p99_us']} µs")
+        for idle in entry.get("idle_streams", []):
+            print(f"{name}: {idle['streams']} idle streams: RSS {idle['rss_before_mb']} → {idle['rss_open_mb']} MB "
+                  f"({idle['kb_per_stream']} KB per stream), {idle['rss_after_mb']} MB after they closed")
     print(f"sidecar start-up to first served request: {results['sidecar_startup_ms']} ms")
     if "litellm_startup_ms" in results:
         print(f"litellm start-up to first served request: {results['litellm_startup_ms']} ms")

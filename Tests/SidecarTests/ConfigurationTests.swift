@@ -127,7 +127,7 @@ import Translate
             "test.yaml:1: listen: must be HOST:PORT, such as 127.0.0.1:8080",
             "test.yaml:3: server.max_request_body: must be a size such as 512KiB or 4MiB, not 'lots'",
             "test.yaml:4: server.event_loop_threads: must be auto or a number from 1 to 64",
-            "test.yaml:7: providers.broken.dialect: unknown dialect 'klingon' (known: openai, deepseek, dashscope, openai-compatible, demo)",
+            "test.yaml:7: providers.broken.dialect: unknown dialect 'klingon' (known: openai, deepseek, dashscope, dashscope-native, anthropic, gemini, openai-compatible, demo)",
             "test.yaml:10: providers.openai.base_url: must be an http:// or https:// URL, not 'ftp://example.com'",
             "test.yaml:11: providers.openai.base_ulr: unknown field 'base_ulr'",
             "test.yaml:12: providers.openai.timeout: must be a duration such as 500ms, 10s, 5m or 1h, not 'soon'",
@@ -142,6 +142,32 @@ import Translate
             #expect(problems.contains { $0.hasPrefix(message) }, "missing problem: \(message)\nall: \(problems.joined(separator: "\n"))")
         }
         #expect(problems.count == expected.count, "unexpected extra problems: \(problems.joined(separator: "\n"))")
+    }
+
+    @Test func dialectSpecificOptions() throws {
+        let yaml = """
+            providers:
+              claude:
+                dialect: anthropic
+                base_url: https://api.anthropic.com
+                api_key_env: ANTHROPIC_API_KEY
+                anthropic_version: "2023-06-01"
+                anthropic_beta: [prompt-caching-2024-07-31]
+                default_max_tokens: 8192
+              google:
+                dialect: gemini
+                base_url: https://generativelanguage.googleapis.com
+                api_key_env: GEMINI_API_KEY
+                api_version: v1
+                anthropic_version: "2023-06-01"
+            models:
+              claude:
+                provider: claude
+            """
+        #expect(self.problems(yaml) == ["test.yaml:14: providers.google.anthropic_version: only applies to dialect anthropic, not gemini"])
+        let fixed = try self.parse(yaml.replacingOccurrences(of: "    api_version: v1\n    anthropic_version: \"2023-06-01\"", with: "    api_version: v1"))
+        #expect(fixed.providers["claude"]?.dialectOptions == DialectOptions(anthropicVersion: "2023-06-01", anthropicBetas: ["prompt-caching-2024-07-31"], defaultMaxTokens: 8192))
+        #expect(fixed.providers["google"]?.dialectOptions.apiVersion == "v1")
     }
 
     @Test func invalidYAMLIsReported() {

@@ -52,6 +52,18 @@ providers:
     dialect: dashscope
     base_url: {emulator.base_url("dashscope")}
     api_key_env: E2E_DASHSCOPE_KEY
+  anthropic:
+    dialect: anthropic
+    base_url: {emulator.base_url("anthropic")}
+    api_key_env: E2E_ANTHROPIC_KEY
+  gemini:
+    dialect: gemini
+    base_url: {emulator.base_url("gemini")}
+    api_key_env: E2E_GEMINI_KEY
+  dashscope-native:
+    dialect: dashscope-native
+    base_url: {emulator.base_url("dashscope-native")}
+    api_key_env: E2E_DASHSCOPE_KEY
   custom:
     dialect: openai-compatible
     base_url: {emulator.base_url("custom")}
@@ -77,6 +89,23 @@ models:
     price: {{ input: 0.8, output: 2.0, currency: CNY }}
   local-llama:
     provider: custom
+  claude-test:
+    provider: anthropic
+    upstream_model: claude-sonnet-4-20250514
+    max_output_tokens: 2048
+    price: {{ input: 3, cached_input: 0.3, cache_write: 3.75, output: 15 }}
+  gemini-test:
+    provider: gemini
+    upstream_model: gemini-2.5-flash
+    price: {{ input: 0.3, cached_input: 0.03, output: 2.5 }}
+  qwen-native:
+    provider: dashscope-native
+    upstream_model: qwen-plus
+    price: {{ input: 0.8, output: 2.0, currency: CNY }}
+  gemini-embedding-001:
+    provider: gemini
+  text-embedding-v4:
+    provider: dashscope-native
   demo:
     provider: demo
   "text-embedding-*":
@@ -162,4 +191,5 @@ class SidecarProcess:
 
 def provider_keys(emulator: Any) -> dict[str, str]:
     return {"E2E_OPENAI_KEY": emulator.key("openai"), "E2E_DEEPSEEK_KEY": emulator.key("deepseek"),
-            "E2E_DASHSCOPE_KEY": emulator.key("dashscope")}
+            "E2E_DASHSCOPE_KEY": emulator.key("dashscope"), "E2E_ANTHROPIC_KEY": emulator.key("anthropic"),
+            "E2E_GEMINI_KEY": emulator.key("gemini")}

@@ -11,7 +11,13 @@ import Translate
 extension ProviderConfiguration {
     static let allowedKeys: Set<String> = [
         "dialect", "base_url", "api_key_env", "api_key_file", "headers", "connect_timeout", "timeout", "proxy",
-        "stream_options", "word_delay",
+        "stream_options", "word_delay", "anthropic_version", "anthropic_beta", "default_max_tokens", "api_version",
+    ]
+
+    /// The dialects each dialect-specific option applies to.
+    static let dialectSpecificKeys: [String: Set<DialectKind>] = [
+        "anthropic_version": [.anthropic], "anthropic_beta": [.anthropic], "default_max_tokens": [.anthropic],
+        "api_version": [.gemini], "stream_options": [.openAI, .deepSeek, .dashScope, .openAICompatible], "word_delay": [.demo],
     ]
 
     /// Decodes `providers:`; a provider with problems is reported and left out. `declared`
@@ -60,6 +66,10 @@ extension ProviderConfiguration {
             case "proxy": provider.proxy = reader.string(child)
             case "stream_options": provider.acceptsStreamOptions = reader.bool(child)
             case "word_delay": provider.demoWordDelay = reader.duration(child) ?? provider.demoWordDelay
+            case "anthropic_version": provider.dialectOptions.anthropicVersion = reader.string(child)
+            case "anthropic_beta": provider.dialectOptions.anthropicBetas = reader.stringList(child)
+            case "default_max_tokens": provider.dialectOptions.defaultMaxTokens = reader.int(child, in: 1...10_000_000)
+            case "api_version": provider.dialectOptions.apiVersion = reader.string(child)
             default: break
             }
         }
@@ -75,6 +85,12 @@ extension ProviderConfiguration {
         }
         provider.dialect = dialect
         Self.checkRequiredFields(of: provider, present: present, at: value, reader: &reader)
+        for (key, child) in entries {
+            if let dialects = Self.dialectSpecificKeys[key], !dialects.contains(dialect) {
+                let names = dialects.map(\.rawValue).sorted().joined(separator: ", ")
+                reader.report(child, "only applies to dialect \(names), not \(dialect.rawValue)")
+            }
+        }
         provider.apiKey = Self.readKey(provider.keySource, environment: reader.environment)
         return provider
     }

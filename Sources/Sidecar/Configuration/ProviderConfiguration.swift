@@ -29,6 +29,8 @@ struct ProviderConfiguration: Sendable {
     var acceptsStreamOptions: Bool?
     /// For the built-in `demo` provider: the pause between streamed words (default 20 ms).
     var demoWordDelay: Duration
+    /// Settings only some dialects read.
+    var dialectOptions = DialectOptions()
 
     /// Whether requests can be sent: the configured key is present, or none is configured.
     /// (Validation makes sure providers that require a key configure one.)
@@ -46,19 +48,34 @@ enum DialectKind: String, Sendable, CaseIterable {
     case openAI = "openai"
     case deepSeek = "deepseek"
     case dashScope = "dashscope"
+    case dashScopeNative = "dashscope-native"
+    case anthropic
+    case gemini
     case openAICompatible = "openai-compatible"
     case demo
 
     /// Whether the provider refuses requests without a key (self-hosted servers usually need none).
     var requiresKey: Bool {
         switch self {
-        case .openAI, .deepSeek, .dashScope: true
+        case .openAI, .deepSeek, .dashScope, .dashScopeNative, .anthropic, .gemini: true
         case .openAICompatible, .demo: false
         }
     }
 
     /// Whether the provider has an address (the demo model lives inside the sidecar).
     var needsBaseURL: Bool { self != .demo }
+}
+
+/// Provider settings that only some dialects read.
+struct DialectOptions: Sendable, Hashable {
+    /// Anthropic: the `anthropic-version` header (default 2023-06-01).
+    var anthropicVersion: String?
+    /// Anthropic: `anthropic-beta` flags.
+    var anthropicBetas: [String] = []
+    /// Anthropic: `max_tokens` when neither the request nor the model sets one (default 4096).
+    var defaultMaxTokens: Int?
+    /// Gemini: the API version in the path (default v1beta).
+    var apiVersion: String?
 }
 
 /// Where a provider's key comes from. Keys are never written in `sidecar.yaml` itself.
