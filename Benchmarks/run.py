@@ -123,7 +123,7 @@ daemon off;
 master_process off;
 error_log {directory}/{name}.error.log warn;
 pid {directory}/{name}.pid;
-events {{ worker_connections 4096; }}
+events {{ worker_connections 16384; }}
 http {{
     access_log off;
     client_body_temp_path {directory}/{name}.body;

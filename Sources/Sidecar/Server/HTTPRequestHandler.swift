@@ -142,7 +142,8 @@ enum ServerResponseWriting {
             channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
             ended = channel.writeAndFlush(HTTPServerResponsePart.end(nil))
         case .stream(let produce):
-            channel.writeAndFlush(HTTPServerResponsePart.head(head), promise: nil)
+            // Not flushed: the head leaves with the first body chunk, in one system call.
+            channel.write(HTTPServerResponsePart.head(head), promise: nil)
             await produce(ResponseStreamWriter(channel: channel))
             ended = channel.writeAndFlush(HTTPServerResponsePart.end(nil))
         }

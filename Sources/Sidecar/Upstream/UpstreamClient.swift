@@ -27,6 +27,10 @@ struct UpstreamRequest: Sendable {
     var connectTimeout: Duration
     /// Time allowed for the whole exchange, body included.
     var timeout: Duration
+    /// Time allowed until the first byte of the body (or the end of an empty answer); `nil`: no limit.
+    var firstByteTimeout: Duration? = nil
+    /// Longest silence allowed between two pieces of the body; `nil`: no limit.
+    var idleTimeout: Duration? = nil
     /// An explicit proxy; `nil` lets libcurl read `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY`.
     var proxy: String?
 }

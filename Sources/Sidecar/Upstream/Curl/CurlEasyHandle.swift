@@ -56,7 +56,6 @@ extension CurlEasyHandle {
         try self.set(CURLOPT_HEADERFUNCTION, callback: curlHeaderCallback)
         try self.set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
         try self.set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
-        try self.set(CURLOPT_PIPEWAIT, 1)
         try self.set(CURLOPT_TCP_NODELAY, 1)
         try self.set(CURLOPT_TCP_KEEPALIVE, 1)
         try self.set(CURLOPT_ACCEPT_ENCODING, "")
@@ -66,6 +65,10 @@ extension CurlEasyHandle {
     func configure(for transfer: CurlTransfer, userdata: UnsafeMutableRawPointer) throws(CurlError) {
         let request = transfer.request
         try self.set(CURLOPT_URL, request.url)
+        // Over TLS, wait to learn whether an open connection can multiplex (HTTP/2) before opening
+        // another. Plain-HTTP connections never multiplex: waiting would queue transfers behind
+        // one another on the same connection.
+        try self.set(CURLOPT_PIPEWAIT, request.url.hasPrefix("https://") ? 1 : 0)
         try self.set(CURLOPT_PRIVATE, pointer: userdata)
         try self.set(CURLOPT_WRITEDATA, pointer: userdata)
         try self.set(CURLOPT_HEADERDATA, pointer: userdata)

@@ -132,8 +132,8 @@ final class CurlEngine: Service, Sendable {
 extension CurlEngine {
     /// The engine thread's state. Created on, and only ever used by, the engine thread.
     final class Loop {
-        /// Easy handles kept for reuse (at most 64).
-        static let maximumPooledHandles = 64
+        /// Easy handles kept for reuse (at most 16: enough for steady traffic, little memory after a burst).
+        static let maximumPooledHandles = 16
 
         private let engine: CurlEngine
         private let multi: UnsafeMutableRawPointer
@@ -142,6 +142,12 @@ extension CurlEngine {
         private var finished: [CurlTransfer] = []
         /// Transfers with something to hand to their consumer this pass.
         var dirty: [CurlTransfer] = []
+        /// Active transfers with a first-byte or idle deadline; while any, the loop wakes every 100 ms.
+        private var deadlineCount = 0
+        private var lastDeadlineCheck = ContinuousClock.now
+        /// Whether memory was handed back to the system since the last transfer ended.
+        private var trimmedSinceLastTransfer = true
+        private var lastTransferEnded = ContinuousClock.now
 
         init(engine: CurlEngine, multi: UnsafeMutableRawPointer) {
             self.engine = engine
@@ -158,7 +164,9 @@ extension CurlEngine {
                 self.collectCompletions()
                 self.flushDirty()
                 self.removeFinished()
-                curl_multi_poll(self.multi, nil, 0, 1000, nil)
+                self.failExpiredTransfers()
+                curl_multi_poll(self.multi, nil, 0, self.deadlineCount > 0 ? 100 : 1000, nil)
+                self.trimMemoryWhenIdle()
             }
             self.tearDown()
             self.engine.markExited()
@@ -191,6 +199,12 @@ extension CurlEngine {
             }
             transfer.engineEasy = easy
             transfer.engineLoop = self
+            if let firstByte = transfer.request.firstByteTimeout {
+                transfer.engineDeadline = .now + firstByte
+            } else if let idle = transfer.request.idleTimeout {
+                transfer.engineDeadline = .now + idle
+            }
+            if transfer.request.firstByteTimeout != nil || transfer.request.idleTimeout != nil { self.deadlineCount += 1 }
             self.active[ObjectIdentifier(transfer)] = transfer
             curl_multi_add_handle(self.multi, easy.handle)
         }
@@ -226,10 +240,35 @@ extension CurlEngine {
             self.finished = []
         }
 
+        /// Fails transfers whose first-byte or idle deadline passed (checked at most every 50 ms).
+        private func failExpiredTransfers() {
+            let now = ContinuousClock.now
+            guard self.deadlineCount > 0, now - self.lastDeadlineCheck >= .milliseconds(50) else { return }
+            self.lastDeadlineCheck = now
+            for transfer in self.active.values {
+                guard let failure = transfer.engineDeadlineFailure(at: now) else { continue }
+                self.remove(transfer)
+                transfer.engineFail(failure)
+            }
+        }
+
+        /// After a burst (say, thousands of streams) the allocator keeps the freed memory; once
+        /// no transfer has run for a second, hand it back so the sidecar returns to its idle size.
+        private func trimMemoryWhenIdle() {
+            guard self.active.isEmpty, !self.trimmedSinceLastTransfer, ContinuousClock.now - self.lastTransferEnded > .seconds(1) else {
+                return
+            }
+            self.trimmedSinceLastTransfer = true
+            MemoryTrim.releaseFreeMemory()
+        }
+
         /// Detaches a transfer from libcurl and drops the engine's reference — in that order.
         private func remove(_ transfer: CurlTransfer) {
             guard self.active.removeValue(forKey: ObjectIdentifier(transfer)) != nil, let easy = transfer.engineEasy else { return }
             curl_multi_remove_handle(self.multi, easy.handle)
+            if transfer.request.firstByteTimeout != nil || transfer.request.idleTimeout != nil { self.deadlineCount -= 1 }
+            self.lastTransferEnded = .now
+            self.trimmedSinceLastTransfer = false
             transfer.engineEasy = nil
             transfer.engineLoop = nil
             self.recycle(easy, of: transfer)

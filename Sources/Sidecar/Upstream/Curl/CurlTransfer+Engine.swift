@@ -23,6 +23,8 @@ extension CurlTransfer {
             return Int(ccurl_writefunc_pause)
         }
         self.enginePendingData.append(contentsOf: bytes)
+        self.engineReceivedBody = true
+        self.engineDeadline = self.request.idleTimeout.map { .now + $0 }
         self.engineMarkDirty()
         return bytes.count
     }
@@ -56,6 +58,16 @@ extension CurlTransfer {
             self.enginePendingError = CurlError(code: result.rawValue, message: message).proxyError
         }
         self.engineMarkDirty()
+    }
+
+    /// The first-byte or idle deadline passed: the failure to report, or `nil` while in time.
+    func engineDeadlineFailure(at now: ContinuousClock.Instant) -> ProxyError? {
+        guard let deadline = self.engineDeadline, now >= deadline else { return nil }
+        if self.engineReceivedBody, let idle = self.request.idleTimeout {
+            return ProxyError(.upstreamTimeout, "The provider sent nothing for \(idle) in the middle of its answer.")
+        }
+        let limit = self.request.firstByteTimeout.map { "\($0)" } ?? "the allowed time"
+        return ProxyError(.upstreamTimeout, "The provider did not start answering within \(limit).")
     }
 
     /// Ends the transfer at once with `error` (it could not start, or the engine is stopping).

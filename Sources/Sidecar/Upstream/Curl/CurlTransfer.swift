@@ -43,6 +43,9 @@ final class CurlTransfer: UpstreamBodySource, @unchecked Sendable {
     var enginePaused = false
     /// Bytes the consumer had not read at the last hand-over.
     var engineConsumerBacklog = 0
+    /// When the transfer fails unless body bytes have arrived (first byte, then idle deadlines).
+    var engineDeadline: ContinuousClock.Instant?
+    var engineReceivedBody = false
 
     init(request: UpstreamRequest, engine: CurlEngine) {
         self.request = request
