@@ -47,7 +47,13 @@ import Translate
         #expect(configuration.models.resolve("demo") != nil)
         #expect(configuration.providers["demo"]?.isUsable == true)
         #expect(configuration.warnings.contains { $0.contains("DEEPSEEK_API_KEY") })
-        for key in ProviderConfiguration.allowedKeys.union(ModelEntry.allowedKeys).union(SidecarConfiguration.topLevelKeys) {
+        #expect(Set(configuration.routes.keys) == ["financial_analysis", "code_generation", "data_extraction", "translation", "default"])
+        #expect(configuration.models.resolve("deepseek-v3")?.entry.deployments.count == 2)
+        let keys = [
+            ProviderConfiguration.allowedKeys, ModelEntry.allowedKeys, ModelEntry.deploymentKeys, SidecarConfiguration.topLevelKeys,
+            ResilienceSettings.allKeys,
+        ]
+        for key in keys.reduce(Set(), { $0.union($1) }) {
             #expect(text.contains(key), "sidecar.yaml does not document '\(key)'")
         }
     }
@@ -99,6 +105,42 @@ import Translate
     }
 
     /// Every problem is reported at once, each with its line and field.
+    @Test func routingProblemsNameTheirField() {
+        let yaml =
+            Self.minimal + """
+
+                  pooled:
+                    balance: fastest
+                    deployments:
+                      - { provider: deepseek, weight: 0 }
+                      - { upstream_model: x }
+                    fallbacks: [nothing]
+                routes:
+                  translation: { primary: [deepseek-chat, unknown-model] }
+                  empty: { fallback: [deepseek-chat] }
+                resilience:
+                  retries: { retry_on: [429, teapot], max_attempts: 0 }
+                  breaker: { failure_rate: 2 }
+                  timeouts: { first_byte: never }
+                """
+        let problems = self.problems(yaml)
+        let expected = [
+            "test.yaml:11: models.pooled.balance: must be one of priority, weighted, least_in_flight, lowest_latency",
+            "test.yaml:13: models.pooled.deployments[0].weight: must be between 1 and 1000000",
+            "test.yaml:14: models.pooled.deployments[1].provider: is required",
+            "test.yaml:15: models.pooled.fallbacks: fallback 'nothing' of 'pooled' is not a model under models",
+            "test.yaml:17: routes.translation.primary[1]: no model named 'unknown-model' under models",
+            "test.yaml:18: routes.empty.primary: needs at least one model",
+            "test.yaml:20: resilience.retries.retry_on[1]: must be an HTTP status (400–599), 5xx, connect_error or timeout, not 'teapot'",
+            "test.yaml:20: resilience.retries.max_attempts: must be between 1 and 20",
+            "test.yaml:21: resilience.breaker.failure_rate: must be a number between 0 and 1",
+            "test.yaml:22: resilience.timeouts.first_byte: must be a duration such as 500ms, 10s, 5m or 1h, not 'never'",
+        ]
+        for message in expected {
+            #expect(problems.contains { $0.hasPrefix(message) }, "missing problem: \(message)\nall: \(problems.joined(separator: "\n"))")
+        }
+    }
+
     @Test func everyProblemIsReportedWithLineAndField() {
         let yaml = """
             listen: localhost
@@ -165,8 +207,13 @@ import Translate
                 provider: claude
             """
         #expect(self.problems(yaml) == ["test.yaml:14: providers.google.anthropic_version: only applies to dialect anthropic, not gemini"])
-        let fixed = try self.parse(yaml.replacingOccurrences(of: "    api_version: v1\n    anthropic_version: \"2023-06-01\"", with: "    api_version: v1"))
-        #expect(fixed.providers["claude"]?.dialectOptions == DialectOptions(anthropicVersion: "2023-06-01", anthropicBetas: ["prompt-caching-2024-07-31"], defaultMaxTokens: 8192))
+        let fixed = try self.parse(
+            yaml.replacingOccurrences(of: "    api_version: v1\n    anthropic_version: \"2023-06-01\"", with: "    api_version: v1")
+        )
+        #expect(
+            fixed.providers["claude"]?.dialectOptions
+                == DialectOptions(anthropicVersion: "2023-06-01", anthropicBetas: ["prompt-caching-2024-07-31"], defaultMaxTokens: 8192)
+        )
         #expect(fixed.providers["google"]?.dialectOptions.apiVersion == "v1")
     }
 

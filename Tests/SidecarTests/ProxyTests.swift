@@ -53,40 +53,14 @@ import Translate
             price: { input: 0.02, output: 0 }
         passthrough:
           provider: openai
+        resilience:
+          retries: { backoff: 1ms, max_backoff: 5ms, max_wait: 1s }
         """
 
     static let providerKey = "sk-provider-SENTINEL-123"
 
-    struct Harness: Sendable {
-        let port: Int
-        let upstream: ScriptedUpstream
-        let usage: RecordingUsageSink
-
-        var base: String { "http://127.0.0.1:\(self.port)" }
-
-        func post(_ path: String, _ body: String, headers: [HTTPHeader] = []) async throws -> HTTPExchange {
-            try await send("POST", self.base + path, body: body, headers: [HTTPHeader("Content-Type", "application/json")] + headers)
-        }
-
-        /// The request the provider received, as JSON.
-        func forwarded(_ index: Int = 0) throws -> JSONValue {
-            try JSONValue.parse(self.upstream.requests[index].body)
-        }
-    }
-
-    func withSidecar(_ body: @Sendable (Harness) async throws -> Void) async throws {
-        let configuration = try SidecarConfiguration.parse(
-            yaml: Self.configuration,
-            file: "test.yaml",
-            environment: ["OPENAI_KEY": Self.providerKey, "DEEPSEEK_KEY": "sk-deepseek"]
-        )
-        let upstream = ScriptedUpstream()
-        let usage = RecordingUsageSink()
-        let store = RuntimeStore(RuntimeSnapshot(configuration: configuration, network: upstream))
-        let router = SidecarRouter(context: ProxyContext(store: store, usage: usage, logger: testLogger))
-        try await withServer(maximumBodyBytes: configuration.server.maxRequestBodyBytes, router.respond(to:)) { port in
-            try await body(Harness(port: port, upstream: upstream, usage: usage))
-        }
+    func withSidecar(_ body: @Sendable (ScriptedSidecar) async throws -> Void) async throws {
+        try await ScriptedSidecar.run(yaml: Self.configuration, environment: ["OPENAI_KEY": Self.providerKey, "DEEPSEEK_KEY": "sk-deepseek"], body)
     }
 
     static let completion =
@@ -171,6 +145,7 @@ import Translate
 
     // MARK: Errors
 
+    /// A `Retry-After` longer than `max_wait` (1 s here) is not waited out: the client gets the 429.
     @Test func rateLimitsPassThroughWithRetryAfter() async throws {
         try await self.withSidecar { sidecar in
             sidecar.upstream.enqueue(
@@ -189,6 +164,35 @@ import Translate
             #expect(record.outcome == .upstreamError)
             #expect(record.status == 429)
             #expect(record.errorType == "upstream_error")
+            #expect(record.attempts == 1)
+            #expect(sidecar.upstream.requests.count == 1)
+        }
+    }
+
+    @Test func aShortRetryAfterIsWaitedOutAndRetried() async throws {
+        try await self.withSidecar { sidecar in
+            sidecar.upstream.enqueue(.json(status: 429, body: #"{"error":{"message":"slow down"}}"#, headers: [HTTPHeader("retry-after-ms", "30")]))
+            sidecar.upstream.enqueue(.json(status: 200, body: Self.completion))
+            let started = ContinuousClock.now
+            let answer = try await sidecar.post("/v1/chat/completions", Self.hello)
+            #expect(answer.head.status == 200)
+            #expect(ContinuousClock.now - started >= .milliseconds(30), "the provider's Retry-After is honoured")
+            #expect(sidecar.upstream.requests.count == 2)
+            let record = try #require(try await sidecar.usage.waitFor(count: 1).first)
+            #expect(record.attempts == 2)
+            #expect(record.routeDecisions.map(\.outcome) == [.failed, .served])
+            #expect(record.routeDecisions.first?.reason == "upstream_error")
+        }
+    }
+
+    @Test func theClientsOwnMistakesAreNotRetried() async throws {
+        try await self.withSidecar { sidecar in
+            let body = #"{"error":{"message":"Invalid value for 'temperature'","type":"invalid_request_error","param":"temperature","code":null}}"#
+            sidecar.upstream.enqueue(.json(status: 400, body: body))
+            let answer = try await sidecar.post("/v1/chat/completions", Self.hello)
+            #expect(answer.head.status == 400)
+            #expect(answer.json["error"]?["param"] == "temperature")
+            #expect(sidecar.upstream.requests.count == 1)
         }
     }
 
@@ -214,13 +218,19 @@ import Translate
         }
     }
 
-    @Test func unreachableProvidersAnswer502() async throws {
+    /// Connection failures are retried up to `max_attempts` (3); the last error reaches the client.
+    @Test func unreachableProvidersAnswer502AfterRetries() async throws {
         try await self.withSidecar { sidecar in
-            sidecar.upstream.enqueue(.fail(ProxyError(.upstreamUnreachable, "The provider could not be reached (connection refused).")))
+            for _ in 0..<3 {
+                sidecar.upstream.enqueue(.fail(ProxyError(.upstreamUnreachable, "The provider could not be reached (connection refused).")))
+            }
             let answer = try await sidecar.post("/v1/chat/completions", Self.hello)
             #expect(answer.head.status == 502)
             #expect(answer.json["error"]?["code"] == "upstream_unreachable")
-            #expect(try await sidecar.usage.waitFor(count: 1).first?.outcome == .upstreamError)
+            #expect(sidecar.upstream.requests.count == 3)
+            let record = try #require(try await sidecar.usage.waitFor(count: 1).first)
+            #expect(record.outcome == .upstreamError)
+            #expect(record.attempts == 3)
         }
     }
 

@@ -11,8 +11,8 @@ import Translate
 
 @testable import Sidecar
 
-/// An in-memory provider: answers with scripted replies (first in, first out) and records
-/// every request it receives.
+/// An in-memory provider: answers with scripted replies (first in, first out; a reply may be
+/// meant only for URLs containing a string) and records every request it receives.
 final class ScriptedUpstream: UpstreamClient {
     enum Reply: Sendable {
         case json(status: Int, body: String, headers: [HTTPHeader] = [])
@@ -22,18 +22,26 @@ final class ScriptedUpstream: UpstreamClient {
         case fail(ProxyError)
     }
 
-    private let replies = Mutex<[Reply]>([])
+    private let replies = Mutex<[(reply: Reply, url: String?)]>([])
     private let received = Mutex<[UpstreamRequest]>([])
 
-    func enqueue(_ reply: Reply) {
-        self.replies.withLock { $0.append(reply) }
+    /// Queues `reply`, for any request or only for one whose URL contains `url`.
+    func enqueue(_ reply: Reply, url: String? = nil) {
+        self.replies.withLock { $0.append((reply, url)) }
     }
 
     var requests: [UpstreamRequest] { self.received.withLock { $0 } }
 
+    /// The requests sent to URLs containing `url`.
+    func requests(to url: String) -> [UpstreamRequest] {
+        self.requests.filter { $0.url.contains(url) }
+    }
+
     func execute(_ request: UpstreamRequest, logger: Logger) async throws(ProxyError) -> UpstreamResponse {
         self.received.withLock { $0.append(request) }
-        let reply = self.replies.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+        let reply = self.replies.withLock { replies in
+            replies.firstIndex { $0.url.map(request.url.contains) ?? true }.map { replies.remove(at: $0).reply }
+        }
         switch reply {
         case .json(let status, let body, let headers)?:
             return UpstreamResponse(
@@ -53,6 +61,36 @@ final class ScriptedUpstream: UpstreamClient {
         case nil:
             throw ProxyError(.internal, "no scripted reply left")
         }
+    }
+}
+
+/// A sidecar serving a configuration on a free loopback port, with a ``ScriptedUpstream`` as
+/// every network provider and usage lines recorded in memory.
+struct ScriptedSidecar: Sendable {
+    let port: Int
+    let upstream: ScriptedUpstream
+    let usage: RecordingUsageSink
+
+    var base: String { "http://127.0.0.1:\(self.port)" }
+
+    static func run(yaml: String, environment: [String: String], _ body: @Sendable (ScriptedSidecar) async throws -> Void) async throws {
+        let configuration = try SidecarConfiguration.parse(yaml: yaml, file: "test.yaml", environment: environment)
+        let upstream = ScriptedUpstream()
+        let usage = RecordingUsageSink()
+        let store = RuntimeStore(RuntimeSnapshot(configuration: configuration, network: upstream))
+        let router = SidecarRouter(context: ProxyContext(store: store, usage: usage, logger: testLogger))
+        try await withServer(maximumBodyBytes: configuration.server.maxRequestBodyBytes, router.respond(to:)) { port in
+            try await body(ScriptedSidecar(port: port, upstream: upstream, usage: usage))
+        }
+    }
+
+    func post(_ path: String, _ body: String, headers: [HTTPHeader] = []) async throws -> HTTPExchange {
+        try await send("POST", self.base + path, body: body, headers: [HTTPHeader("Content-Type", "application/json")] + headers)
+    }
+
+    /// The request the provider received, as JSON.
+    func forwarded(_ index: Int = 0) throws -> JSONValue {
+        try JSONValue.parse(self.upstream.requests[index].body)
     }
 }
 

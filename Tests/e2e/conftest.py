@@ -64,6 +64,11 @@ class Emulator:
         """Queue behaviours (see README) for the next requests of a flavour."""
         self._call("POST", "/_emulator/behaviours", {"flavour": flavour, "behaviours": behaviours})
 
+    def cycle(self, flavour: str, behaviours: list[dict[str, Any]]) -> None:
+        """Answer a flavour's requests with these behaviours in turn, forever (when its queue is
+        empty); [] ends the cycle."""
+        self._call("POST", "/_emulator/cycle", {"flavour": flavour, "behaviours": behaviours})
+
     def requests(self, flavour: str | None = None) -> list[dict[str, Any]]:
         """Requests recorded since the last reset, oldest first."""
         query = f"?flavour={flavour}" if flavour else ""

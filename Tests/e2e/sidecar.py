@@ -113,6 +113,11 @@ models:
     price: {{ input: 0.02, output: 0 }}
 {extra_models}passthrough:
   provider: openai
+# Fast retries; breakers that never open, so one test's faults cannot leak into the next
+# (test_sidecar_resilience.py tests breakers with a process of its own per test).
+resilience:
+  retries: {{ backoff: 5ms, max_backoff: 20ms, max_wait: 1s }}
+  breaker: {{ consecutive_failures: 100000, minimum_calls: 100000 }}
 """
 
 

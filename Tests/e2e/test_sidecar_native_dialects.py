@@ -197,7 +197,7 @@ def test_gemini_thinking_tokens_count_as_completion(sidecar, emulator):
     ("qwen-native", {"status": 500}, openai.InternalServerError, 502),
 ])
 def test_provider_errors_become_sdk_exceptions(sidecar, emulator, model, behaviour, error, status):
-    emulator.behaviours(NATIVE[model], [behaviour])
+    emulator.cycle(NATIVE[model], [behaviour])  # every retry fails the same way
     with pytest.raises(error) as raised:
         sidecar.client().chat.completions.create(model=model, messages=[{"role": "user", "content": "x"}])
     assert raised.value.status_code == status

@@ -287,7 +287,8 @@ def test_dashscope_thinking_in_cny(sidecar, emulator):
 
 
 def test_rate_limit_becomes_rate_limit_error_with_retry_after(sidecar, emulator):
-    emulator.behaviours("openai", [{"status": 429, "headers": {"retry-after": "3"}}])
+    # Retry-After 3 s exceeds the session sidecar's max_wait (1 s): passed on without a retry.
+    emulator.cycle("openai", [{"status": 429, "headers": {"retry-after": "3"}}])
     rid = request_id()
     with pytest.raises(openai.RateLimitError) as raised:
         sidecar.client().chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}], **named(rid))
@@ -295,17 +296,19 @@ def test_rate_limit_becomes_rate_limit_error_with_retry_after(sidecar, emulator)
     assert raised.value.code == "rate_limit_exceeded"
     line = sidecar.usage_for(rid)
     assert (line["outcome"], line["http.response.status_code"], line["error.type"]) == ("upstream_error", 429, "upstream_error")
+    assert line["attempts"] == 1 and len(emulator.requests("openai")) == 1
 
 
 def test_provider_server_error_is_a_bad_gateway(sidecar, emulator):
-    emulator.behaviours("openai", [{"status": 500}])
+    emulator.cycle("openai", [{"status": 500}])
     with pytest.raises(openai.InternalServerError) as raised:
         sidecar.client().chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
     assert raised.value.status_code == 502
+    assert len(emulator.requests("openai")) == 3, "retried up to max_attempts before giving up"
 
 
 def test_provider_overload_is_503(sidecar, emulator):
-    emulator.behaviours("deepseek", [{"status": 503}])
+    emulator.cycle("deepseek", [{"status": 503}])
     with pytest.raises(openai.InternalServerError) as raised:
         sidecar.client().chat.completions.create(model="deepseek-chat", messages=[{"role": "user", "content": "x"}])
     assert raised.value.status_code == 503
@@ -370,7 +373,7 @@ def test_dropped_connection_mid_stream_ends_with_an_error_event(sidecar, emulato
 
 
 def test_unreachable_provider(sidecar, emulator):
-    emulator.behaviours("openai", [{"reset": True}])
+    emulator.cycle("openai", [{"reset": True}])
     with pytest.raises(openai.InternalServerError) as raised:
         sidecar.client().chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
     assert raised.value.status_code == 502

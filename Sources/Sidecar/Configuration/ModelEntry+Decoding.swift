@@ -7,11 +7,14 @@
 
 extension ModelEntry {
     static let allowedKeys: Set<String> = [
-        "provider", "upstream_model", "context_window", "max_output_tokens", "price", "strengths", "best_for", "description",
+        "provider", "upstream_model", "deployments", "balance", "fallbacks", "context_window", "max_output_tokens", "price",
+        "strengths", "best_for", "description",
     ]
+    static let deploymentKeys: Set<String> = ["provider", "upstream_model", "weight", "max_concurrency"]
     static let priceKeys: Set<String> = ["input", "cached_input", "cache_write", "output", "reasoning", "currency"]
 
-    /// Decodes `models:`, checking that each names a configured provider.
+    /// Decodes `models:`, checking that each deployment names a configured provider and that
+    /// every fallback names a model.
     static func decodeAll(
         _ value: ConfigurationReader.Value,
         providers: [String: ProviderConfiguration],
@@ -20,9 +23,18 @@ extension ModelEntry {
     ) -> [ModelEntry] {
         let entries = reader.mapping(value)
         if entries.isEmpty { reader.report(value, "at least one model is required") }
-        return entries.compactMap { name, child in
+        let models = entries.compactMap { name, child in
             Self.decode(name: name, child, providers: providers, declaredProviders: declaredProviders, reader: &reader)
         }
+        let names = Set(entries.map(\.key))
+        for (name, child) in entries {
+            for (key, option) in reader.mapping(child) where key == "fallbacks" {
+                for fallback in reader.stringList(option) where !names.contains(fallback) {
+                    reader.report(option, "fallback '\(fallback)' of '\(name)' is not a model under models")
+                }
+            }
+        }
+        return models
     }
 
     private static func decode(
@@ -33,11 +45,16 @@ extension ModelEntry {
         reader: inout ConfigurationReader
     ) -> ModelEntry? {
         if name.dropLast().contains("*") { reader.report(value, "a pattern may only have '*' at its end") }
-        var entry = ModelEntry(name: name, provider: "", strengths: [], bestFor: [])
+        var entry = ModelEntry(name: name, deployments: [], strengths: [], bestFor: [])
+        var single = DeploymentConfiguration(provider: "")
+        let problemsBefore = reader.problems.count
         for (key, child) in reader.mapping(value, allowedKeys: Self.allowedKeys) {
             switch key {
-            case "provider": entry.provider = reader.string(child) ?? ""
-            case "upstream_model": entry.upstreamModel = reader.string(child)
+            case "provider": single.provider = reader.string(child) ?? ""
+            case "upstream_model": single.upstreamModel = reader.string(child)
+            case "deployments": entry.deployments = Self.decodeDeployments(child, reader: &reader)
+            case "balance": entry.balance = Self.decodeBalance(child, reader: &reader)
+            case "fallbacks": entry.fallbacks = reader.stringList(child)
             case "context_window": entry.contextWindow = reader.int(child, in: 1...100_000_000)
             case "max_output_tokens": entry.maxOutputTokens = reader.int(child, in: 1...100_000_000)
             case "price": entry.price = Self.decodePrice(child, reader: &reader)
@@ -47,17 +64,53 @@ extension ModelEntry {
             default: break
             }
         }
-        guard !entry.provider.isEmpty else {
-            reader.report(value, path: value.child("provider"), "is required")
+        if !single.provider.isEmpty { entry.deployments.insert(single, at: 0) }
+        guard !entry.deployments.isEmpty else {
+            if reader.problems.count == problemsBefore {
+                reader.report(value, path: value.child("provider"), "is required (or list deployments)")
+            }
             return nil
         }
-        guard providers[entry.provider] != nil else {
-            if !declaredProviders.contains(entry.provider) {
-                reader.report(value, path: value.child("provider"), "no provider named '\(entry.provider)' under providers")
+        for deployment in entry.deployments where providers[deployment.provider] == nil {
+            if !declaredProviders.contains(deployment.provider) {
+                reader.report(value, path: value.child("provider"), "no provider named '\(deployment.provider)' under providers")
             }
             return nil
         }
         return entry
+    }
+
+    private static func decodeDeployments(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> [DeploymentConfiguration] {
+        guard case .sequence(let items) = value.node.kind else {
+            reader.report(value, "must be a list of deployments")
+            return []
+        }
+        return items.enumerated().compactMap { index, node in
+            let item = ConfigurationReader.Value(node: node, path: "\(value.path)[\(index)]")
+            var deployment = DeploymentConfiguration(provider: "")
+            for (key, child) in reader.mapping(item, allowedKeys: Self.deploymentKeys) {
+                switch key {
+                case "provider": deployment.provider = reader.string(child) ?? ""
+                case "upstream_model": deployment.upstreamModel = reader.string(child)
+                case "weight": deployment.weight = reader.int(child, in: 1...1_000_000) ?? 1
+                case "max_concurrency": deployment.maxConcurrency = reader.int(child, in: 1...1_000_000)
+                default: break
+                }
+            }
+            guard !deployment.provider.isEmpty else {
+                reader.report(item, path: item.child("provider"), "is required")
+                return nil
+            }
+            return deployment
+        }
+    }
+
+    private static func decodeBalance(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> BalanceStrategy {
+        guard let text = reader.string(value), let strategy = BalanceStrategy(rawValue: text) else {
+            reader.report(value, "must be one of \(BalanceStrategy.allCases.map(\.rawValue).joined(separator: ", "))")
+            return .priority
+        }
+        return strategy
     }
 
     private static func decodePrice(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> Price? {

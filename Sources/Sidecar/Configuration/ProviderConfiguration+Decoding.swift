@@ -10,7 +10,7 @@ import Translate
 
 extension ProviderConfiguration {
     static let allowedKeys: Set<String> = [
-        "dialect", "base_url", "api_key_env", "api_key_file", "headers", "connect_timeout", "timeout", "proxy",
+        "dialect", "base_url", "api_key_env", "api_key_file", "headers", "connect_timeout", "timeout", "first_byte_timeout", "idle_timeout", "proxy",
         "stream_options", "word_delay", "anthropic_version", "anthropic_beta", "default_max_tokens", "api_version",
     ]
 
@@ -63,6 +63,8 @@ extension ProviderConfiguration {
             case "headers": provider.headers = reader.stringMap(child).map { HTTPHeader($0.0, $0.1) }
             case "connect_timeout": provider.connectTimeout = reader.duration(child) ?? provider.connectTimeout
             case "timeout": provider.timeout = reader.duration(child) ?? provider.timeout
+            case "first_byte_timeout": provider.firstByteTimeout = reader.duration(child)
+            case "idle_timeout": provider.idleTimeout = reader.duration(child)
             case "proxy": provider.proxy = reader.string(child)
             case "stream_options": provider.acceptsStreamOptions = reader.bool(child)
             case "word_delay": provider.demoWordDelay = reader.duration(child) ?? provider.demoWordDelay

@@ -22,6 +22,10 @@ struct ProviderConfiguration: Sendable {
     var connectTimeout: Duration
     /// Time allowed for a whole exchange, streams included (default 10 min).
     var timeout: Duration
+    /// Overrides `resilience.timeouts.first_byte` for this provider.
+    var firstByteTimeout: Duration?
+    /// Overrides `resilience.timeouts.idle` for this provider.
+    var idleTimeout: Duration?
     /// An explicit outbound proxy URL (`http://`, `socks5h://`); otherwise libcurl honours
     /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` from the environment.
     var proxy: String?

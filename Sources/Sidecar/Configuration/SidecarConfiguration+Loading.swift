@@ -9,7 +9,7 @@ import FoundationEssentials
 import Logging
 
 extension SidecarConfiguration {
-    static let topLevelKeys: Set<String> = ["listen", "server", "providers", "models", "usage", "passthrough", "log"]
+    static let topLevelKeys: Set<String> = ["listen", "server", "providers", "models", "routes", "resilience", "usage", "passthrough", "log"]
 
     /// Reads and validates the configuration file at `path`.
     /// - Throws: ``ConfigurationError`` listing every problem found, each with file, line and field.
@@ -47,12 +47,15 @@ extension SidecarConfiguration {
             server: ServerSettings(),
             providers: [:],
             models: ModelCatalog([]),
+            routes: [:],
+            resilience: ResilienceSettings(),
             usage: UsageSettings(),
             passthroughProvider: nil,
             log: LogSettings(),
             warnings: []
         )
         var modelsValue: ConfigurationReader.Value?
+        var routesValue: ConfigurationReader.Value?
         var declaredProviders: Set<String> = []
         for (key, value) in reader.mapping(root, allowedKeys: Self.topLevelKeys) {
             switch key {
@@ -60,6 +63,8 @@ extension SidecarConfiguration {
             case "server": configuration.server = Self.decodeServer(value, reader: &reader)
             case "providers": configuration.providers = ProviderConfiguration.decodeAll(value, declared: &declaredProviders, reader: &reader)
             case "models": modelsValue = value
+            case "routes": routesValue = value
+            case "resilience": configuration.resilience = ResilienceSettings.decode(value, reader: &reader)
             case "usage": configuration.usage = Self.decodeUsage(value, reader: &reader)
             case "log": configuration.log = Self.decodeLog(value, reader: &reader)
             case "passthrough": configuration.passthroughProvider = Self.decodePassthrough(value, reader: &reader)
@@ -69,6 +74,9 @@ extension SidecarConfiguration {
         if let modelsValue {
             let entries = ModelEntry.decodeAll(modelsValue, providers: configuration.providers, declaredProviders: declaredProviders, reader: &reader)
             configuration.models = ModelCatalog(entries)
+            if let routesValue {
+                configuration.routes = RouteConfiguration.decodeAll(routesValue, models: configuration.models, reader: &reader)
+            }
         } else {
             reader.report(nil, path: "models", "at least one model is required")
         }

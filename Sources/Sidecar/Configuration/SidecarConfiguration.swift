@@ -16,6 +16,9 @@ struct SidecarConfiguration: Sendable {
     var server: ServerSettings
     var providers: [String: ProviderConfiguration]
     var models: ModelCatalog
+    /// Task type → candidate models (`routes:`), used by `model: "auto"`.
+    var routes: [String: RouteConfiguration]
+    var resilience: ResilienceSettings
     var usage: UsageSettings
     /// The provider that receives `/v1/*` requests the sidecar does not handle itself, if any.
     var passthroughProvider: String?

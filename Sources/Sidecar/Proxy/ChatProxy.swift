@@ -47,35 +47,23 @@ struct ChatProxy: Sendable {
         }
         record.requestedModel = chat.model
         record.stream = chat.stream
-        record.taskType = chat.taskType ?? record.taskType
-        let route = try snapshot.route(model: chat.model)
-        record.note(route)
-        let exchange = try await self.send(chat, via: route, record: &record)
+        let plan = try Router(snapshot: snapshot).plan(model: chat.model, taskType: chat.taskType ?? record.taskType)
+        record.taskType = plan.taskType
+        let answer = try await self.context.dispatcher(for: snapshot).dispatch(plan, streaming: chat.stream, record: &record) {
+            step,
+            deployment throws(ProxyError) in
+            do throws(TranslationError) {
+                return try deployment.provider.dialect.encodeRequest(chat, target: step.model.target(on: deployment.configuration))
+            } catch {
+                throw ProxyError(error)
+            }
+        }
+        record.note(answer.candidate)
         if chat.stream {
-            return ChatStream(context: self.context, request: chat, route: route, exchange: exchange, record: record, clock: clock).response()
+            return ChatStream(context: self.context, request: chat, route: answer.candidate, answer: answer, record: record, clock: clock).response()
         }
-        return try await self.complete(chat, route: route, exchange: exchange, api: api, record: &record, clock: clock)
-    }
-
-    /// Sends the translated request; a provider error answer becomes a thrown ``ProxyError``.
-    private func send(_ chat: ChatRequest, via route: RouteCandidate, record: inout UsageRecord) async throws(ProxyError) -> UpstreamResponse {
-        let encoded: EncodedRequest
-        do {
-            encoded = try route.provider.dialect.encodeRequest(chat, target: route.model.target)
-        } catch {
-            throw ProxyError(error)
-        }
-        record.attempts += 1
-        let response = try await route.provider.client.execute(route.provider.upstreamRequest(for: encoded), logger: self.context.logger)
-        guard (200..<300).contains(response.head.status) else {
-            let errorBody = (try? await response.body.collect(upTo: Self.maximumErrorBytes)) ?? []
-            self.context.logger.debug(
-                "provider answered with an error",
-                metadata: ["upstream.provider": "\(route.provider.name)", "upstream.status": "\(response.head.status)"]
-            )
-            throw route.provider.proxyError(status: response.head.status, body: errorBody, head: response.head)
-        }
-        return response
+        defer { answer.lease.release() }
+        return try await self.complete(chat, route: answer.candidate, exchange: answer.response, api: api, record: &record, clock: clock)
     }
 
     /// Reads, translates and answers a non-streaming completion.
@@ -90,7 +78,7 @@ struct ChatProxy: Sendable {
         let bytes = try await exchange.body.collect(upTo: Self.maximumResponseBytes)
         var completion: ChatResponse
         do {
-            completion = try route.provider.dialect.decodeResponse(bytes, for: chat, context: ResponseContext.fresh(model: route.model.upstreamModel))
+            completion = try route.provider.dialect.decodeResponse(bytes, for: chat, context: ResponseContext.fresh(model: route.upstreamModel))
         } catch {
             throw ProxyError(error)
         }
@@ -103,7 +91,7 @@ struct ChatProxy: Sendable {
             TokenEstimator.estimatePromptTokens(chat)
         }
         billing.apply(to: &record)
-        let headers = ProxyContext.headers(requestID: record.requestID, contentType: "application/json", cost: billing.cost)
+        let headers = ProxyContext.headers(requestID: record.requestID, contentType: "application/json", cost: billing.cost, route: route)
         if api == .service {
             completion.body = ServiceAPI.augment(completion.body, text: completion.text, provider: route.provider.name, cost: billing.cost)
             completion.originalBytes = nil

@@ -21,12 +21,14 @@ struct ChatStream: Sendable {
     let context: ProxyContext
     let request: ChatRequest
     let route: RouteCandidate
-    let exchange: UpstreamResponse
+    let answer: Dispatcher.Answer
     let record: UsageRecord
     let clock: RequestClock
 
+    private var exchange: UpstreamResponse { self.answer.response }
+
     func response() -> ServerResponse {
-        var headers = ProxyContext.headers(requestID: self.record.requestID, contentType: "text/event-stream; charset=utf-8")
+        var headers = ProxyContext.headers(requestID: self.record.requestID, contentType: "text/event-stream; charset=utf-8", route: self.route)
         headers.add(name: "Cache-Control", value: "no-cache")
         return ServerResponse(status: .ok, headers: headers, body: .stream { writer in await self.relay(to: writer) })
     }
@@ -41,6 +43,10 @@ struct ChatStream: Sendable {
         var record = self.record
         var relay = Relay(request: self.request, route: self.route)
         do throws(Interruption) {
+            if let first = self.answer.firstPiece {
+                try relay.consume(first)
+                try await self.flush(&relay, to: writer, record: &record)
+            }
             while let bytes = try await self.read() {
                 try relay.consume(bytes)
                 try await self.flush(&relay, to: writer, record: &record)
@@ -53,6 +59,7 @@ struct ChatStream: Sendable {
         } catch {
             await self.interrupted(by: error, relay: &relay, writer: writer, record: &record)
         }
+        self.answer.lease.release()
         relay.summarize(into: &record)
         record.latencyMilliseconds = self.clock.elapsedMilliseconds
         self.context.usage.record(record)
@@ -114,7 +121,7 @@ struct ChatStream: Sendable {
             self.route = route
             self.translator = route.provider.dialect.makeStreamTranslator(
                 for: request,
-                context: ResponseContext.fresh(model: route.model.upstreamModel)
+                context: ResponseContext.fresh(model: route.upstreamModel)
             )
             self.encoder = OpenAIStreamEncoder(includeUsage: request.includeUsage)
         }

@@ -33,20 +33,23 @@ struct EmbeddingsProxy: Sendable {
             throw ProxyError(error)
         }
         record.requestedModel = embeddings.model
-        let route = try snapshot.route(model: embeddings.model)
+        let plan = try Router(snapshot: snapshot).plan(model: embeddings.model, taskType: nil)
+        let answer = try await self.context.dispatcher(for: snapshot).dispatch(plan, streaming: false, record: &record) {
+            step,
+            deployment throws(ProxyError) in
+            do throws(TranslationError) {
+                return try deployment.provider.dialect.encodeEmbeddingsRequest(embeddings, target: step.model.target(on: deployment.configuration))
+            } catch {
+                throw ProxyError(error)
+            }
+        }
+        let route = answer.candidate
         record.note(route)
         let dialect = route.provider.dialect
-        let encoded: EncodedRequest
+        let bytes: [UInt8]
         do {
-            encoded = try dialect.encodeEmbeddingsRequest(embeddings, target: route.model.target)
-        } catch {
-            throw ProxyError(error)
-        }
-        record.attempts = 1
-        let exchange = try await route.provider.client.execute(route.provider.upstreamRequest(for: encoded), logger: self.context.logger)
-        let bytes = try await exchange.body.collect(upTo: ChatProxy.maximumResponseBytes)
-        guard (200..<300).contains(exchange.head.status) else {
-            throw route.provider.proxyError(status: exchange.head.status, body: bytes, head: exchange.head)
+            defer { answer.lease.release() }
+            bytes = try await answer.response.body.collect(upTo: ChatProxy.maximumResponseBytes)
         }
         let response: EmbeddingsResponse
         do {
@@ -60,7 +63,7 @@ struct EmbeddingsProxy: Sendable {
             embeddings.estimatedInputTokens
         }
         billing.apply(to: &record)
-        let headers = ProxyContext.headers(requestID: record.requestID, contentType: "application/json", cost: billing.cost)
+        let headers = ProxyContext.headers(requestID: record.requestID, contentType: "application/json", cost: billing.cost, route: route)
         return self.context.respond(status: .ok, headers: headers, bytes: response.serialized(), record: record, clock: clock)
     }
 }

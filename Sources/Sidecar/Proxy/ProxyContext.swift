@@ -15,6 +15,20 @@ struct ProxyContext: Sendable {
     let store: RuntimeStore
     let usage: any UsageSink
     let logger: Logger
+    /// Shared by every request, so retries stay a bounded share of all traffic.
+    let retryBudget: RetryBudget
+
+    init(store: RuntimeStore, usage: any UsageSink, logger: Logger) {
+        self.store = store
+        self.usage = usage
+        self.logger = logger
+        self.retryBudget = RetryBudget(policy: store.current.configuration.resilience.budget)
+    }
+
+    /// The dispatcher for a request made under `snapshot`.
+    func dispatcher(for snapshot: RuntimeSnapshot) -> Dispatcher {
+        Dispatcher(resilience: snapshot.configuration.resilience, budget: self.retryBudget, logger: self.logger)
+    }
 
     /// Which API a request came in on.
     enum API: String, Sendable {
@@ -78,7 +92,7 @@ struct ProxyContext: Sendable {
             body["provider"] = .optional(record.provider)
         }
         var headers = Self.headers(requestID: record.requestID, contentType: "application/json")
-        if let retryAfter = error.retryAfter { headers.add(name: "Retry-After", value: retryAfter) }
+        if let retryAfter = error.retryAfterHeader { headers.add(name: "Retry-After", value: retryAfter) }
         return self.respond(
             status: HTTPResponseStatus(statusCode: error.status),
             headers: headers,
@@ -96,9 +110,11 @@ struct ProxyContext: Sendable {
         }
     }
 
-    /// Response headers: content type, request id, and the request's cost when it has one.
-    static func headers(requestID: String, contentType: String, cost: Billing.Cost? = nil) -> HTTPHeaders {
+    /// Response headers: content type, request id, the route taken (`X-Sidecar-Route`), and the
+    /// request's cost when it has one.
+    static func headers(requestID: String, contentType: String, cost: Billing.Cost? = nil, route: RouteCandidate? = nil) -> HTTPHeaders {
         var headers: HTTPHeaders = ["Content-Type": contentType, "X-Request-Id": requestID]
+        if let route { headers.add(name: "X-Sidecar-Route", value: route.headerValue) }
         if let cost {
             headers.add(name: "X-Sidecar-Cost", value: "\(cost.amount)")
             headers.add(name: "X-Sidecar-Currency", value: cost.currency)

@@ -11,9 +11,12 @@ import Translate
 struct ModelEntry: Sendable {
     /// The name clients use, or a pattern ending in `*` (`gpt-*`, `*`) that matches many names.
     var name: String
-    var provider: String
-    /// The provider's name for the model; `nil` means "the name the client asked for".
-    var upstreamModel: String?
+    /// Where the model is served, in priority order: one provider, or several (keys, regions, vendors).
+    var deployments: [DeploymentConfiguration]
+    /// How a request picks among ``deployments`` (default: priority order).
+    var balance = BalanceStrategy.priority
+    /// Models to try, in order, when every deployment of this one failed or is out.
+    var fallbacks: [String] = []
     var contextWindow: Int?
     var maxOutputTokens: Int?
     var price: Price?
@@ -22,6 +25,35 @@ struct ModelEntry: Sendable {
     var description: String?
 
     var isPattern: Bool { self.name.hasSuffix("*") }
+
+    /// The provider of the first deployment, for listings.
+    var provider: String { self.deployments.first?.provider ?? "" }
+
+    /// The provider model name of the first deployment (`nil`: the requested name).
+    var upstreamModel: String? { self.deployments.first?.upstreamModel }
+}
+
+/// One place a model is served (`models.<name>.deployments[]`, or `provider` + `upstream_model`).
+struct DeploymentConfiguration: Sendable, Hashable {
+    var provider: String
+    /// The provider's name for the model; `nil` means the name the client asked for.
+    var upstreamModel: String?
+    /// Share of traffic under weighted balancing (default 1).
+    var weight = 1
+    /// Requests in flight at most; beyond it the deployment is skipped (fail fast). `nil`: no cap.
+    var maxConcurrency: Int?
+}
+
+/// How a model's deployments share its traffic.
+enum BalanceStrategy: String, Sendable, Hashable, CaseIterable {
+    /// The first healthy deployment in the configured order.
+    case priority
+    /// Randomly, in proportion to `weight`.
+    case weighted
+    /// The deployment with the fewest requests in flight.
+    case leastInFlight = "least_in_flight"
+    /// The deployment with the lowest recent time to first byte (an exponentially weighted average).
+    case lowestLatency = "lowest_latency"
 }
 
 /// A requested model name resolved to its entry.
@@ -29,11 +61,13 @@ struct ResolvedModel: Sendable {
     /// The name the client asked for.
     var name: String
     var entry: ModelEntry
-    /// The name sent to the provider.
+    /// The name sent to the first deployment's provider.
     var upstreamModel: String { self.entry.upstreamModel ?? self.name }
 
-    /// The provider model and its limits, as dialects need them.
-    var target: UpstreamTarget { UpstreamTarget(model: self.upstreamModel, maxOutputTokens: self.entry.maxOutputTokens) }
+    /// The provider model of `deployment` and the model's limits, as dialects need them.
+    func target(on deployment: DeploymentConfiguration) -> UpstreamTarget {
+        UpstreamTarget(model: deployment.upstreamModel ?? self.name, maxOutputTokens: self.entry.maxOutputTokens)
+    }
 }
 
 /// Every configured model, looked up by exact name first, then by the longest matching pattern.

@@ -13,6 +13,8 @@ struct ProviderRuntime: Sendable {
     let configuration: ProviderConfiguration
     let dialect: any Dialect
     let client: any UpstreamClient
+    /// The configured defaults for timeouts the provider does not override.
+    let resilience: ResilienceSettings
 
     var name: String { self.configuration.name }
 
@@ -31,6 +33,8 @@ struct ProviderRuntime: Sendable {
             body: encoded.body,
             connectTimeout: self.configuration.connectTimeout,
             timeout: self.configuration.timeout,
+            firstByteTimeout: self.configuration.firstByteTimeout ?? self.resilience.firstByteTimeout,
+            idleTimeout: self.configuration.idleTimeout ?? self.resilience.idleTimeout,
             proxy: self.configuration.proxy
         )
     }
@@ -48,10 +52,13 @@ struct ProviderRuntime: Sendable {
         return ProxyError(upstream: failure, provider: self.name, retryAfter: Self.retryAfter(in: head))
     }
 
-    /// `Retry-After` in whole seconds, from `retry-after` or OpenAI's `retry-after-ms`.
-    static func retryAfter(in head: UpstreamResponseHead) -> String? {
-        if let value = head.header("retry-after") { return value }
-        guard let milliseconds = head.header("retry-after-ms").flatMap(Double.init) else { return nil }
-        return String(Int((milliseconds / 1000).rounded(.up)))
+    /// The wait a provider asks for: OpenAI's `retry-after-ms`, else `retry-after` in seconds
+    /// (HTTP dates are not used by LLM providers), capped at a day.
+    static func retryAfter(in head: UpstreamResponseHead) -> Duration? {
+        let milliseconds =
+            head.header("retry-after-ms").flatMap { Double($0.trimmed) }
+            ?? head.header("retry-after").flatMap { Double($0.trimmed) }.map { $0 * 1000 }
+        guard let milliseconds, milliseconds >= 0 else { return nil }
+        return .milliseconds(Int64(min(milliseconds, 86_400_000).rounded(.up)))
     }
 }

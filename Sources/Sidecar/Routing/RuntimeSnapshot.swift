@@ -12,41 +12,35 @@ import Translate
 struct RuntimeSnapshot: Sendable {
     let configuration: SidecarConfiguration
     let providers: [String: ProviderRuntime]
+    /// Deployment health and load, shared with the snapshots before and after this one.
+    let registry: DeploymentRegistry
 
     /// - Parameters:
     ///   - network: the transport for providers reached over the network.
-    init(configuration: SidecarConfiguration, network: any UpstreamClient) {
+    ///   - registry: the deployments' shared state (pass the previous one on reload).
+    init(configuration: SidecarConfiguration, network: any UpstreamClient, registry: DeploymentRegistry = DeploymentRegistry()) {
         self.configuration = configuration
+        self.registry = registry
         var providers: [String: ProviderRuntime] = [:]
         for (name, provider) in configuration.providers {
             let client: any UpstreamClient = provider.dialect == .demo ? DemoUpstreamClient(wordDelay: provider.demoWordDelay) : network
-            providers[name] = ProviderRuntime(configuration: provider, dialect: DialectRegistry.dialect(for: provider), client: client)
+            providers[name] = ProviderRuntime(
+                configuration: provider,
+                dialect: DialectRegistry.dialect(for: provider),
+                client: client,
+                resilience: configuration.resilience
+            )
         }
         self.providers = providers
     }
 
-    /// The model and provider serving `modelName`.
-    /// - Throws: 404 for an unknown model, 503 when its provider cannot be used.
-    func route(model modelName: String) throws(ProxyError) -> RouteCandidate {
-        guard let model = self.configuration.models.resolve(modelName) else {
-            throw ProxyError(
-                .modelNotFound,
-                "The model '\(modelName)' does not exist in this sidecar; GET /v1/models lists the available models.",
-                param: "model"
-            )
+    /// The deployments serving `model`, in configuration order.
+    func deployments(of model: ResolvedModel) -> [DeploymentChoice] {
+        model.entry.deployments.compactMap { configuration in
+            guard let provider = self.providers[configuration.provider] else { return nil }
+            let id = "\(configuration.provider)/\(configuration.upstreamModel ?? model.name)"
+            let state = self.registry.deployment(id: id, policy: self.configuration.resilience.breaker)
+            return DeploymentChoice(configuration: configuration, provider: provider, state: state)
         }
-        guard let provider = self.providers[model.entry.provider] else {
-            throw ProxyError(.internal, "Model '\(modelName)' names an unknown provider.")
-        }
-        if let reason = provider.configuration.unusableReason {
-            throw ProxyError(.providerUnavailable, "Model '\(modelName)' is unavailable: \(reason).")
-        }
-        return RouteCandidate(model: model, provider: provider)
     }
-}
-
-/// One way to serve a request: a model and the provider behind it.
-struct RouteCandidate: Sendable {
-    var model: ResolvedModel
-    var provider: ProviderRuntime
 }

@@ -15,7 +15,7 @@ extension ProxyError {
     /// hold); rate limits stay 429 with `Retry-After`; an exhausted account (DeepSeek's 402) is
     /// 429 `insufficient_quota` like OpenAI's; overload (503, Anthropic 529) is 503; timeouts 504;
     /// other provider faults 502; the client's own mistakes keep their 4xx.
-    init(upstream failure: UpstreamFailure, provider: String, retryAfter: String?) {
+    init(upstream failure: UpstreamFailure, provider: String, retryAfter: Duration?) {
         self.init(.upstreamError, failure.message, param: failure.param, envelopeCode: failure.code)
         self.upstreamFailure = failure
         self.retryAfter = retryAfter

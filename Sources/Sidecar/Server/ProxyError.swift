@@ -32,6 +32,8 @@ struct ProxyError: Error, Sendable, CustomStringConvertible {
         static let providerUnavailable = Code(name: "provider_unavailable", status: 503, type: "server_error")
         /// The provider answered with an error; the status follows ``UpstreamFailure/Kind``.
         static let upstreamError = Code(name: "upstream_error", status: 502, type: "server_error")
+        /// No candidate deployment answered: all failed, were busy or had open breakers (503).
+        static let allCandidatesFailed = Code(name: "all_candidates_failed", status: 503, type: "server_error")
         /// The provider could not be reached: DNS, connect, TLS or proxy failure (502).
         static let upstreamUnreachable = Code(name: "upstream_unreachable", status: 502, type: "server_error")
         /// The provider did not answer in time (504).
@@ -59,8 +61,9 @@ struct ProxyError: Error, Sendable, CustomStringConvertible {
     var type: String
     /// The OpenAI envelope's `code`.
     var envelopeCode: String?
-    /// A `Retry-After` value to pass to the client (seconds), from the provider or a quota.
-    var retryAfter: String?
+    /// How long the client should wait before trying again, from the provider or a quota; sent
+    /// as `Retry-After` in whole seconds, rounded up.
+    var retryAfter: Duration?
     /// The provider failure behind an ``Code/upstreamError``.
     var upstreamFailure: UpstreamFailure?
 
@@ -71,6 +74,13 @@ struct ProxyError: Error, Sendable, CustomStringConvertible {
         self.status = code.status
         self.type = code.type
         self.envelopeCode = envelopeCode ?? code.name
+    }
+
+    /// `retryAfter` as a `Retry-After` header value: whole seconds, rounded up.
+    var retryAfterHeader: String? {
+        guard let retryAfter else { return nil }
+        let (seconds, attoseconds) = retryAfter.components
+        return String(max(0, seconds + (attoseconds > 0 ? 1 : 0)))
     }
 
     /// The fixed, low-cardinality name of this error (the code's name).

@@ -13,8 +13,9 @@ import UnixSignals
 /// Wires the sidecar together and runs it until SIGTERM or SIGINT.
 ///
 /// Services run in one `ServiceGroup` and stop in reverse order: the HTTP server first (it
-/// stops accepting and lets in-flight requests and streams finish), then the curl engine, then
-/// the usage writer, which writes every remaining line before the process exits.
+/// stops accepting and lets in-flight requests and streams finish), then the health checker,
+/// the curl engine, and the usage writer, which writes every remaining line before the process
+/// exits.
 struct SidecarApplication {
     let configuration: SidecarConfiguration
     let logger: Logger
@@ -42,9 +43,10 @@ struct SidecarApplication {
             },
             responder: router.respond(to:)
         )
+        let healthChecker = HealthChecker(store: store, logger: self.logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [usage, engine, server],
+                services: [usage, engine, healthChecker, server],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: self.logger
             )

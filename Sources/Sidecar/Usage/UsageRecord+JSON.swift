@@ -52,6 +52,8 @@ extension UsageRecord {
         line.field("time_to_first_chunk_ms", number: self.timeToFirstChunkMilliseconds.map { JSONNumber(Self.rounded($0)) })
         line.field("gen_ai.response.finish_reasons", strings: self.finishReasons)
         line.field("attempts", self.attempts)
+        line.field("route_role", self.routeRole)
+        line.field("route", .array(self.routeDecisions.map(\.json)))
         var bytes = line.finish()
         bytes.append(UInt8(ascii: "\n"))
         return bytes
@@ -95,5 +97,15 @@ extension UsageRecord {
         append(Int32(milliseconds % 1000), digits: 3)
         text.append(UInt8(ascii: "Z"))
         return String(decoding: text, as: UTF8.self)
+    }
+}
+
+extension RouteDecision {
+    /// `{"model","deployment","outcome","reason"}` for the usage line's `route` list.
+    var json: JSONValue {
+        [
+            "model": .string(self.model), "deployment": .string(self.deployment), "outcome": .string(self.outcome.rawValue),
+            "reason": .optional(self.reason),
+        ]
     }
 }

@@ -62,6 +62,10 @@ struct UsageRecord: Sendable {
     var finishReasons: [String] = []
     /// Provider attempts made (1 without retries).
     var attempts = 0
+    /// Why the request went where it went: every deployment considered, skipped or tried.
+    var routeDecisions: [RouteDecision] = []
+    /// Whether the serving model was the requested one, a route primary or a fallback.
+    var routeRole: String?
 
     init(requestID: String, api: String, operation: String) {
         self.requestID = requestID
@@ -69,10 +73,12 @@ struct UsageRecord: Sendable {
         self.operation = operation
     }
 
-    /// Records which model and provider serve the request.
+    /// Records which model, provider and deployment serve the request, and why.
     mutating func note(_ route: RouteCandidate) {
         self.model = route.model.name
         self.provider = route.provider.name
-        self.upstreamModel = route.model.upstreamModel
+        self.upstreamModel = route.upstreamModel
+        self.routeRole = route.role.rawValue
+        self.routeDecisions = route.decisions
     }
 }

@@ -77,6 +77,11 @@ public struct AnthropicDialect: Dialect {
         throw Self.noEmbeddings
     }
 
+    /// `GET /v1/models`.
+    public var healthCheckRequest: EncodedRequest {
+        EncodedRequest(method: "GET", path: "/v1/models", headers: self.headers(streaming: false), body: [], isStreaming: false)
+    }
+
     /// Anthropic has no embeddings API.
     public func decodeEmbeddingsResponse(_ body: [UInt8], for request: EmbeddingsRequest) throws(TranslationError) -> EmbeddingsResponse {
         throw Self.noEmbeddings

@@ -30,6 +30,9 @@ public protocol Dialect: Sendable {
 
     /// The OpenAI embeddings answer for a successful provider answer.
     func decodeEmbeddingsResponse(_ body: [UInt8], for request: EmbeddingsRequest) throws(TranslationError) -> EmbeddingsResponse
+
+    /// A cheap authenticated request — the provider's model list — for active health checks.
+    var healthCheckRequest: EncodedRequest { get }
 }
 
 /// Where a request goes: the provider's model name and what the configuration knows about it.

@@ -57,6 +57,11 @@ public struct OpenAICompatibleDialect: Dialect {
         return EncodedRequest(path: "/embeddings", headers: Self.jsonHeaders(streaming: false), body: body.serialized(), isStreaming: false)
     }
 
+    /// `GET /models`.
+    public var healthCheckRequest: EncodedRequest {
+        EncodedRequest(method: "GET", path: "/models", headers: [], body: [], isStreaming: false)
+    }
+
     public func decodeEmbeddingsResponse(_ body: [UInt8], for request: EmbeddingsRequest) throws(TranslationError) -> EmbeddingsResponse {
         let object = try Self.parseObject(body, what: "embeddings answer")
         guard object["data"] != nil else {

@@ -26,6 +26,7 @@ def create_app(state: State) -> web.Application:
     for provider in providers:
         api.install(app, provider, state)
     app.router.add_post("/_emulator/behaviours", push_behaviours)
+    app.router.add_post("/_emulator/cycle", set_cycle)
     app.router.add_get("/_emulator/requests", list_requests)
     app.router.add_post("/_emulator/reset", reset)
     app.router.add_post("/_emulator/keys", set_key)
@@ -48,18 +49,32 @@ async def _flavour_body(request: web.Request) -> tuple[str, dict[str, Any]]:
     return body["flavour"], body
 
 
+async def _behaviours_body(request: web.Request) -> tuple[str, list[Behaviour]]:
+    """The flavour and the validated behaviours of a /behaviours or /cycle request."""
+    flavour, body = await _flavour_body(request)
+    raw = body.get("behaviours")
+    if not isinstance(raw, list):
+        raise ValueError("'behaviours' must be a list")
+    return flavour, [Behaviour.parse(item) for item in raw]
+
+
 async def push_behaviours(request: web.Request) -> web.Response:
     try:
-        flavour, body = await _flavour_body(request)
-        raw = body.get("behaviours")
-        if not isinstance(raw, list):
-            raise ValueError("'behaviours' must be a list")
-        behaviours = [Behaviour.parse(item) for item in raw]
+        flavour, behaviours = await _behaviours_body(request)
     except ValueError as error:
         return _problem(str(error))
     state = request.app[STATE_KEY]
     state.push(flavour, behaviours)
     return web.json_response({"queued": len(state.queues[flavour])})
+
+
+async def set_cycle(request: web.Request) -> web.Response:
+    try:
+        flavour, behaviours = await _behaviours_body(request)
+    except ValueError as error:
+        return _problem(str(error))
+    request.app[STATE_KEY].set_cycle(flavour, behaviours)
+    return web.json_response({"cycle": len(behaviours)})
 
 
 async def list_requests(request: web.Request) -> web.Response:

@@ -31,6 +31,8 @@ class State:
         self.float_embeddings = float_embeddings  # ignore encoding_format=base64 (see README)
         self.keys = dict(keys)
         self.queues: dict[str, deque[Behaviour]] = defaultdict(deque)
+        self.cycles: dict[str, list[Behaviour]] = {}
+        self.cycle_positions: dict[str, int] = defaultdict(int)
         self.records: list[dict[str, Any]] = []
 
     def expected_key(self, flavour: str) -> str | None:
@@ -42,9 +44,21 @@ class State:
     def push(self, flavour: str, behaviours: list[Behaviour]) -> None:
         self.queues[flavour].extend(behaviours)
 
+    def set_cycle(self, flavour: str, behaviours: list[Behaviour]) -> None:
+        self.cycles[flavour] = behaviours
+        self.cycle_positions[flavour] = 0
+
     def pop(self, flavour: str) -> Behaviour:
+        """The next queued behaviour, else the next of the flavour's cycle, else the default."""
         queue = self.queues[flavour]
-        return queue.popleft() if queue else Behaviour()
+        if queue:
+            return queue.popleft()
+        cycle = self.cycles.get(flavour)
+        if not cycle:
+            return Behaviour()
+        position = self.cycle_positions[flavour]
+        self.cycle_positions[flavour] = position + 1
+        return cycle[position % len(cycle)]
 
     def record(self, flavour: str, request: web.Request, raw_body: bytes) -> None:
         text = raw_body.decode("utf-8", errors="replace")
@@ -68,4 +82,6 @@ class State:
     def reset(self) -> None:
         self.keys = dict(self.startup_keys)
         self.queues.clear()
+        self.cycles.clear()
+        self.cycle_positions.clear()
         self.records.clear()

@@ -1,0 +1,64 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Synchronization
+
+/// Stops sending requests to a deployment that keeps failing, and lets a few probes through
+/// after a cool-down to find out whether it recovered.
+///
+/// A lock around a value-type ``StateMachine``: callers pass the current instant in, so the
+/// machine is tested with explicit instants and never reads a clock.
+final class CircuitBreaker: Sendable {
+    /// When to open and how to recover (`resilience.breaker`).
+    struct Policy: Sendable, Hashable {
+        /// The sliding window over which the failure rate is measured (default 30 s).
+        var window: Duration = .seconds(30)
+        /// Calls needed in the window before the rate can open the breaker (default 10).
+        var minimumCalls = 10
+        /// Failure share that opens the breaker (default 0.5).
+        var failureRate = 0.5
+        /// Consecutive failures that open it regardless of the rate (default 5).
+        var consecutiveFailures = 5
+        /// How long it stays open before probing (default 30 s).
+        var openDuration: Duration = .seconds(30)
+        /// Probes allowed while half-open; all must succeed to close (default 2).
+        var halfOpenProbes = 2
+    }
+
+    /// The breaker's state, for logs, metrics and routing decisions.
+    enum State: String, Sendable, Hashable {
+        case closed
+        case open
+        case halfOpen = "half_open"
+    }
+
+    private let machine: Mutex<StateMachine>
+
+    init(policy: Policy) {
+        self.machine = Mutex(StateMachine(policy: policy))
+    }
+
+    /// Whether a request may go out now; a half-open breaker admits its probes.
+    func allow(at now: ContinuousClock.Instant) -> Bool {
+        self.machine.withLock { $0.allow(at: now) }
+    }
+
+    /// Records the outcome of an admitted request. Returns the new state when it changed.
+    @discardableResult
+    func record(success: Bool, at now: ContinuousClock.Instant) -> State? {
+        self.machine.withLock { $0.record(success: success, at: now) }
+    }
+
+    /// Gives back an admitted slot without an outcome (the request was cancelled).
+    func releaseProbe() {
+        self.machine.withLock { $0.releaseProbe() }
+    }
+
+    func state(at now: ContinuousClock.Instant) -> State {
+        self.machine.withLock { $0.state(at: now) }
+    }
+}

@@ -1,0 +1,98 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Logging
+import Synchronization
+
+/// One place a model is served, with the health and load the router balances on.
+///
+/// Its breaker and statistics outlive configuration reloads (see ``DeploymentRegistry``), so a
+/// reload does not forget that a provider is down.
+final class Deployment: Sendable {
+    /// `provider/upstream-model`, for logs, usage lines and the route header.
+    let id: String
+    let breaker: CircuitBreaker
+    private let load = Mutex(Load())
+
+    private struct Load {
+        var inFlight = 0
+        /// Exponentially weighted time to first byte, in milliseconds (α = 0.3); `nil` until measured.
+        var latency: Double?
+    }
+
+    init(id: String, breaker: CircuitBreaker) {
+        self.id = id
+        self.breaker = breaker
+    }
+
+    var inFlight: Int { self.load.withLock { $0.inFlight } }
+    var latencyMilliseconds: Double? { self.load.withLock { $0.latency } }
+
+    /// Takes a slot for a request; `false` when `limit` requests are already in flight.
+    func acquire(limit: Int?) -> Bool {
+        self.load.withLock { load in
+            if let limit, load.inFlight >= limit { return false }
+            load.inFlight += 1
+            return true
+        }
+    }
+
+    /// Records an outcome in the breaker and logs the change when it opened, half-opened or closed.
+    func recordOutcome(success: Bool, at now: ContinuousClock.Instant, logger: Logger) {
+        guard let change = self.breaker.record(success: success, at: now) else { return }
+        logger.warning("circuit breaker changed", metadata: ["upstream.deployment": "\(self.id)", "breaker.state": "\(change.rawValue)"])
+    }
+
+    /// Gives a slot back.
+    func release() {
+        self.load.withLock { $0.inFlight -= 1 }
+    }
+
+    /// Folds a measured time to first byte into the latency average.
+    func record(firstByte: Duration) {
+        let milliseconds = Double(firstByte.components.seconds) * 1000 + Double(firstByte.components.attoseconds) / 1e15
+        self.load.withLock { load in
+            load.latency = load.latency.map { 0.7 * $0 + 0.3 * milliseconds } ?? milliseconds
+        }
+    }
+}
+
+/// A deployment slot held while a request uses the deployment: until its answer was read or
+/// its stream ended. Released once, explicitly or when the last reference goes.
+final class DeploymentLease: Sendable {
+    private let deployment: Deployment
+    private let released = Atomic(false)
+
+    init(_ deployment: Deployment) {
+        self.deployment = deployment
+    }
+
+    func release() {
+        if !self.released.exchange(true, ordering: .acquiringAndReleasing) { self.deployment.release() }
+    }
+
+    deinit {
+        self.release()
+    }
+}
+
+/// The deployments' shared state by id, kept across configuration reloads.
+final class DeploymentRegistry: Sendable {
+    private let deployments = Mutex<[String: Deployment]>([:])
+
+    /// The deployment for `id`, created with `policy` on first use.
+    func deployment(id: String, policy: CircuitBreaker.Policy) -> Deployment {
+        self.deployments.withLock { deployments in
+            if let existing = deployments[id] { return existing }
+            let deployment = Deployment(id: id, breaker: CircuitBreaker(policy: policy))
+            deployments[id] = deployment
+            return deployment
+        }
+    }
+
+    var all: [Deployment] { self.deployments.withLock { Array($0.values) } }
+}

@@ -1,0 +1,210 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Testing
+
+@testable import Sidecar
+
+/// The breaker, the retry budget, the backoff and the balancer, driven with explicit instants and
+/// seeded randomness: no test here sleeps.
+@Suite struct ResilienceTests {
+    let start = ContinuousClock.now
+
+    func at(_ milliseconds: Int) -> ContinuousClock.Instant {
+        self.start + .milliseconds(milliseconds)
+    }
+
+    // MARK: Circuit breaker
+
+    static let policy = CircuitBreaker.Policy(
+        window: .seconds(10),
+        minimumCalls: 4,
+        failureRate: 0.5,
+        consecutiveFailures: 3,
+        openDuration: .seconds(5),
+        halfOpenProbes: 2
+    )
+
+    @Test func consecutiveFailuresOpenTheBreaker() {
+        let breaker = CircuitBreaker(policy: Self.policy)
+        #expect(breaker.record(success: false, at: self.at(0)) == nil)
+        #expect(breaker.record(success: false, at: self.at(1)) == nil)
+        #expect(breaker.record(success: false, at: self.at(2)) == .open)
+        #expect(!breaker.allow(at: self.at(3)))
+        #expect(breaker.state(at: self.at(4_999)) == .open)
+    }
+
+    @Test func aSuccessResetsTheConsecutiveCount() {
+        let breaker = CircuitBreaker(policy: Self.policy)
+        for (index, success) in [false, false, true, false, false].enumerated() {
+            #expect(breaker.record(success: success, at: self.at(index * 10_000)) == nil)
+        }
+        #expect(breaker.state(at: self.at(50_000)) == .closed)
+    }
+
+    @Test func theFailureRateOpensOnlyWithEnoughCalls() {
+        let breaker = CircuitBreaker(policy: Self.policy)
+        // 1 failure of 2 calls is 50 % but under the minimum of 4 calls.
+        #expect(breaker.record(success: true, at: self.at(0)) == nil)
+        #expect(breaker.record(success: false, at: self.at(1)) == nil)
+        #expect(breaker.record(success: true, at: self.at(2)) == nil)
+        // 2 of 4 inside the window: open.
+        #expect(breaker.record(success: false, at: self.at(3)) == .open)
+    }
+
+    @Test func outcomesOlderThanTheWindowAreForgotten() {
+        let breaker = CircuitBreaker(policy: Self.policy)
+        #expect(breaker.record(success: false, at: self.at(0)) == nil)
+        #expect(breaker.record(success: true, at: self.at(1)) == nil)
+        #expect(breaker.record(success: false, at: self.at(2)) == nil)
+        // 11 s later the first three fell out of the 10 s window: 1 failure of 2 calls.
+        #expect(breaker.record(success: true, at: self.at(11_000)) == nil)
+        #expect(breaker.record(success: false, at: self.at(11_001)) == nil)
+        #expect(breaker.state(at: self.at(11_002)) == .closed)
+    }
+
+    @Test func afterTheCoolDownProbesCloseTheBreaker() {
+        let breaker = CircuitBreaker(policy: Self.policy)
+        for index in 0..<3 { _ = breaker.record(success: false, at: self.at(index)) }
+        #expect(breaker.state(at: self.at(5_002)) == .halfOpen)
+        #expect(breaker.allow(at: self.at(5_003)))
+        #expect(breaker.allow(at: self.at(5_004)))
+        #expect(!breaker.allow(at: self.at(5_005)), "only two probes at once")
+        #expect(breaker.record(success: true, at: self.at(5_100)) == nil)
+        #expect(breaker.record(success: true, at: self.at(5_200)) == .closed)
+        #expect(breaker.allow(at: self.at(5_201)))
+    }
+
+    @Test func aFailedProbeOpensTheBreakerAgain() {
+        let breaker = CircuitBreaker(policy: Self.policy)
+        for index in 0..<3 { _ = breaker.record(success: false, at: self.at(index)) }
+        #expect(breaker.allow(at: self.at(6_000)))
+        #expect(breaker.record(success: false, at: self.at(6_100)) == .open)
+        #expect(breaker.state(at: self.at(11_000)) == .open)
+        #expect(breaker.state(at: self.at(11_100)) == .halfOpen)
+    }
+
+    @Test func aReleasedProbeFreesItsSlot() {
+        let breaker = CircuitBreaker(policy: Self.policy)
+        for index in 0..<3 { _ = breaker.record(success: false, at: self.at(index)) }
+        #expect(breaker.allow(at: self.at(6_000)))
+        #expect(breaker.allow(at: self.at(6_000)))
+        breaker.releaseProbe()
+        #expect(breaker.allow(at: self.at(6_001)))
+    }
+
+    @Test func lateAnswersToAnOpenBreakerChangeNothing() {
+        let breaker = CircuitBreaker(policy: Self.policy)
+        for index in 0..<3 { _ = breaker.record(success: false, at: self.at(index)) }
+        #expect(breaker.record(success: true, at: self.at(10)) == nil)
+        #expect(breaker.state(at: self.at(11)) == .open)
+    }
+
+    // MARK: Retry budget
+
+    @Test func theBudgetHasAFloorWithoutTraffic() {
+        let budget = RetryBudget(policy: .init(ratio: 0.2, minimumPerSecond: 0.5), origin: self.start)
+        // 0.5 per second over the 10 s window: 5 retries.
+        let granted = (0..<10).count { _ in budget.acquireRetry(at: self.at(100)) }
+        #expect(granted == 5)
+    }
+
+    @Test func theBudgetGrowsWithRequestsAndRecoversAsTheWindowSlides() {
+        let budget = RetryBudget(policy: .init(ratio: 0.2, minimumPerSecond: 0), origin: self.start)
+        for _ in 0..<50 { budget.recordRequest(at: self.at(500)) }
+        #expect((0..<20).count { _ in budget.acquireRetry(at: self.at(600)) } == 10)
+        // Ten seconds on, the requests and retries of second 0 have left the window.
+        #expect(!budget.acquireRetry(at: self.at(9_900)))
+        for _ in 0..<10 { budget.recordRequest(at: self.at(10_100)) }
+        #expect((0..<5).count { _ in budget.acquireRetry(at: self.at(10_200)) } == 2)
+    }
+
+    // MARK: Backoff
+
+    @Test(arguments: [(1, 1.0, 100), (2, 1.0, 200), (3, 0.5, 200), (6, 1.0, 2_000), (40, 1.0, 2_000), (1, 0.0, 0)])
+    func backoffIsExponentialWithFullJitter(retry: Int, fraction: Double, milliseconds: Int) {
+        let backoff = Backoff(base: .milliseconds(100), maximum: .seconds(2))
+        #expect(backoff.delay(beforeRetry: retry, random: fraction) == .milliseconds(milliseconds))
+    }
+
+    @Test func retryAfterRaisesTheWait() {
+        let backoff = Backoff()
+        #expect(backoff.delay(beforeRetry: 1, random: 0.5, retryAfter: .seconds(3)) == .seconds(3))
+        #expect(backoff.delay(beforeRetry: 1, random: 1, retryAfter: .milliseconds(10)) == .milliseconds(100))
+    }
+
+    // MARK: Balancer
+
+    /// A deterministic generator (SplitMix64).
+    struct SeededGenerator: RandomNumberGenerator {
+        var state: UInt64
+
+        mutating func next() -> UInt64 {
+            self.state &+= 0x9E37_79B9_7F4A_7C15
+            var value = self.state
+            value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
+            return value ^ (value >> 31)
+        }
+    }
+
+    /// Deployments `p/m0`, `p/m1`… of one model, with the given weights.
+    func deployments(_ weights: [Int]) throws -> [DeploymentChoice] {
+        let list = weights.enumerated().map { "      - { provider: p, upstream_model: m\($0), weight: \($1) }" }.joined(separator: "\n")
+        let yaml = "providers:\n  p: { dialect: openai-compatible, base_url: https://p.test }\nmodels:\n  m:\n    deployments:\n" + list
+        let configuration = try SidecarConfiguration.parse(yaml: yaml, file: "test.yaml", environment: [:])
+        let snapshot = RuntimeSnapshot(configuration: configuration, network: ScriptedUpstream())
+        return snapshot.deployments(of: try #require(configuration.models.resolve("m")))
+    }
+
+    @Test func priorityKeepsTheConfiguredOrder() throws {
+        var random = SeededGenerator(state: 1)
+        #expect(Balancer.order(try self.deployments([1, 9, 5]), by: .priority, using: &random).map(\.id) == ["p/m0", "p/m1", "p/m2"])
+    }
+
+    @Test func weightedPicksInProportionToWeight() throws {
+        var random = SeededGenerator(state: 42)
+        let deployments = try self.deployments([1, 3])
+        let firsts = (0..<4_000).map { _ in Balancer.order(deployments, by: .weighted, using: &random)[0].id }
+        let share = Double(firsts.count { $0 == "p/m1" }) / 4_000
+        #expect(abs(share - 0.75) < 0.03, "m1 came first \(share) of the time, expected 0.75")
+    }
+
+    @Test func leastInFlightPrefersTheIdlest() throws {
+        var random = SeededGenerator(state: 1)
+        let deployments = try self.deployments([1, 1, 1])
+        #expect(deployments[0].state.acquire(limit: nil))
+        #expect(deployments[0].state.acquire(limit: nil))
+        #expect(deployments[2].state.acquire(limit: nil))
+        #expect(Balancer.order(deployments, by: .leastInFlight, using: &random).map(\.id) == ["p/m1", "p/m2", "p/m0"])
+    }
+
+    @Test func lowestLatencyMeasuresTheUnmeasuredFirst() throws {
+        var random = SeededGenerator(state: 1)
+        let deployments = try self.deployments([1, 1, 1])
+        deployments[0].state.record(firstByte: .milliseconds(300))
+        deployments[1].state.record(firstByte: .milliseconds(100))
+        #expect(Balancer.order(deployments, by: .lowestLatency, using: &random).map(\.id) == ["p/m2", "p/m1", "p/m0"])
+        // α = 0.3: 0.7 × 100 + 0.3 × 1000 = 370 ms, now slower than d0.
+        deployments[1].state.record(firstByte: .seconds(1))
+        #expect(deployments[1].state.latencyMilliseconds == 370)
+        #expect(Balancer.order(deployments, by: .lowestLatency, using: &random).map(\.id) == ["p/m2", "p/m0", "p/m1"])
+    }
+
+    @Test func aConcurrencyCapFailsFastAndLeasesGiveSlotsBack() {
+        let deployment = Deployment(id: "d", breaker: CircuitBreaker(policy: .init()))
+        #expect(deployment.acquire(limit: 1))
+        #expect(!deployment.acquire(limit: 1))
+        do {
+            let lease = DeploymentLease(deployment)
+            lease.release()
+            lease.release()
+        }
+        #expect(deployment.inFlight == 0, "a lease releases once, however often it is asked")
+        #expect(deployment.acquire(limit: 1))
+    }
+}
