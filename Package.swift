@@ -25,6 +25,7 @@ let package = Package(
             name: "CCurl",
             linkerSettings: [.linkedLibrary("curl")]
         ),
+        .systemLibrary(name: "COpenSSL"),
         .target(
             name: "Translate",
             swiftSettings: swiftSettings
@@ -33,6 +34,7 @@ let package = Package(
             name: "Sidecar",
             dependencies: [
                 "CCurl",
+                "COpenSSL",
                 "Translate",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

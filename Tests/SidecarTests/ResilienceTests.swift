@@ -107,20 +107,22 @@ import Testing
     // MARK: Retry budget
 
     @Test func theBudgetHasAFloorWithoutTraffic() {
-        let budget = RetryBudget(policy: .init(ratio: 0.2, minimumPerSecond: 0.5), origin: self.start)
+        let budget = RetryBudget(origin: self.start)
+        let policy = RetryBudget.Policy(ratio: 0.2, minimumPerSecond: 0.5)
         // 0.5 per second over the 10 s window: 5 retries.
-        let granted = (0..<10).count { _ in budget.acquireRetry(at: self.at(100)) }
+        let granted = (0..<10).count { _ in budget.acquireRetry(at: self.at(100), policy: policy) }
         #expect(granted == 5)
     }
 
     @Test func theBudgetGrowsWithRequestsAndRecoversAsTheWindowSlides() {
-        let budget = RetryBudget(policy: .init(ratio: 0.2, minimumPerSecond: 0), origin: self.start)
+        let budget = RetryBudget(origin: self.start)
+        let policy = RetryBudget.Policy(ratio: 0.2, minimumPerSecond: 0)
         for _ in 0..<50 { budget.recordRequest(at: self.at(500)) }
-        #expect((0..<20).count { _ in budget.acquireRetry(at: self.at(600)) } == 10)
+        #expect((0..<20).count { _ in budget.acquireRetry(at: self.at(600), policy: policy) } == 10)
         // Ten seconds on, the requests and retries of second 0 have left the window.
-        #expect(!budget.acquireRetry(at: self.at(9_900)))
+        #expect(!budget.acquireRetry(at: self.at(9_900), policy: policy))
         for _ in 0..<10 { budget.recordRequest(at: self.at(10_100)) }
-        #expect((0..<5).count { _ in budget.acquireRetry(at: self.at(10_200)) } == 2)
+        #expect((0..<5).count { _ in budget.acquireRetry(at: self.at(10_200), policy: policy) } == 2)
     }
 
     // MARK: Backoff

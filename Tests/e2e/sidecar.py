@@ -128,12 +128,35 @@ class SidecarProcess:
         self.port = free_port()
         self.usage_path = directory / "usage.jsonl"
         self.stderr_path = directory / "sidecar.stderr"
-        config = directory / "sidecar.yaml"
-        config.write_text(config_text + f"\nusage:\n  sink: {self.usage_path}\nlog:\n  level: debug\n")
+        self.config_path = directory / "sidecar.yaml"
+        self.config_path.write_text(self._complete(config_text))
+        self.versions = 0
         self.process = subprocess.Popen(
-            [str(binary()), "serve", "--config", str(config), "--listen", f"127.0.0.1:{self.port}"],
+            [str(binary()), "serve", "--config", str(self.config_path), "--listen", f"127.0.0.1:{self.port}"],
             stdout=subprocess.DEVNULL, stderr=self.stderr_path.open("w"), env=dict(os.environ, **environment))
         self._wait_until_healthy()
+
+    def _complete(self, config_text: str) -> str:
+        return config_text + f"\nusage:\n  sink: {self.usage_path}\nlog:\n  level: debug\n"
+
+    def replace_config(self, config_text: str) -> None:
+        """Publish a new configuration the way Kubernetes updates a mounted ConfigMap: a new
+        timestamped directory, then an atomic rename of the `..data` symlink, which
+        `sidecar.yaml -> ..data/sidecar.yaml` resolves through."""
+        self.versions += 1
+        version = self.directory / f"..v{self.versions}"
+        version.mkdir()
+        (version / "sidecar.yaml").write_text(self._complete(config_text))
+        staging = self.directory / "..data_tmp"
+        staging.symlink_to(version.name)
+        staging.rename(self.directory / "..data")
+        if not self.config_path.is_symlink():
+            link = self.directory / "sidecar.yaml.tmp"
+            link.symlink_to("..data/sidecar.yaml")
+            link.rename(self.config_path)
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text()
 
     @property
     def base_url(self) -> str:

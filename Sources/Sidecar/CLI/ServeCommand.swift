@@ -26,7 +26,8 @@ struct ServeCommand: ParsableCommand {
     var listen: String?
 
     func run() throws {
-        var configuration = try CheckConfigCommand.loadOrExit(path: self.config ?? CheckConfigCommand.defaultPath)
+        let path = self.config ?? CheckConfigCommand.defaultPath
+        var configuration = try CheckConfigCommand.loadOrExit(path: path)
         if let listen = self.listen {
             guard let address = ListenAddress(listen) else { throw ValidationError("--listen must be HOST:PORT, not '\(listen)'") }
             configuration.listen = address
@@ -36,7 +37,7 @@ struct ServeCommand: ParsableCommand {
         NIOSingletons.groupLoopCountSuggestion = configuration.server.resolvedEventLoopThreads
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let logger = Self.bootstrapLogging(configuration.log)
-        let application = SidecarApplication(configuration: configuration, logger: logger)
+        let application = SidecarApplication(configuration: configuration, configurationPath: path, logger: logger)
         try MultiThreadedEventLoopGroup.singleton.any().makeFutureWithTask {
             try await application.run()
         }.wait()

@@ -9,7 +9,11 @@ import FoundationEssentials
 import Logging
 
 extension SidecarConfiguration {
-    static let topLevelKeys: Set<String> = ["listen", "server", "providers", "models", "routes", "resilience", "usage", "passthrough", "log"]
+    static let topLevelKeys: Set<String> = [
+        "listen", "server", "metrics", "providers", "models", "routes", "resilience", "usage", "passthrough", "log",
+    ]
+    static let serverKeys: Set<String> = ["max_request_body", "event_loop_threads", "shutdown_delay", "drain_timeout"]
+    static let usageKeys: Set<String> = ["sink", "labels"]
 
     /// Reads and validates the configuration file at `path`.
     /// - Throws: ``ConfigurationError`` listing every problem found, each with file, line and field.
@@ -37,7 +41,8 @@ extension SidecarConfiguration {
         }
         var reader = ConfigurationReader(file: file, environment: environment)
         let configuration = Self.decode(root: .init(node: root, path: ""), reader: &reader)
-        guard reader.problems.isEmpty, let configuration else { throw ConfigurationError(problems: reader.problems) }
+        guard reader.problems.isEmpty, var configuration else { throw ConfigurationError(problems: reader.problems) }
+        configuration.fingerprint = "sha256:" + SHA256.hex(yaml.utf8).prefix(16)
         return configuration
     }
 
@@ -50,6 +55,7 @@ extension SidecarConfiguration {
             routes: [:],
             resilience: ResilienceSettings(),
             usage: UsageSettings(),
+            metricsListen: nil,
             passthroughProvider: nil,
             log: LogSettings(),
             warnings: []
@@ -61,6 +67,7 @@ extension SidecarConfiguration {
             switch key {
             case "listen": configuration.listen = Self.decodeListen(value, reader: &reader) ?? configuration.listen
             case "server": configuration.server = Self.decodeServer(value, reader: &reader)
+            case "metrics": configuration.metricsListen = Self.decodeMetrics(value, reader: &reader)
             case "providers": configuration.providers = ProviderConfiguration.decodeAll(value, declared: &declaredProviders, reader: &reader)
             case "models": modelsValue = value
             case "routes": routesValue = value
@@ -98,9 +105,11 @@ extension SidecarConfiguration {
 
     private static func decodeServer(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> ServerSettings {
         var settings = ServerSettings()
-        for (key, child) in reader.mapping(value, allowedKeys: ["max_request_body", "event_loop_threads"]) {
+        for (key, child) in reader.mapping(value, allowedKeys: Self.serverKeys) {
             switch key {
             case "max_request_body": settings.maxRequestBodyBytes = reader.byteSize(child) ?? settings.maxRequestBodyBytes
+            case "shutdown_delay": settings.shutdownDelay = reader.duration(child) ?? settings.shutdownDelay
+            case "drain_timeout": settings.drainTimeout = reader.duration(child) ?? settings.drainTimeout
             case "event_loop_threads":
                 if let threads = child.node.int, (1...64).contains(threads) {
                     settings.eventLoopThreads = threads
@@ -113,9 +122,27 @@ extension SidecarConfiguration {
         return settings
     }
 
+    /// `metrics.listen`; an empty value (`${SIDECAR_METRICS_LISTEN:-}` unset) means none.
+    private static func decodeMetrics(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> ListenAddress? {
+        var address: ListenAddress?
+        for (key, child) in reader.mapping(value, allowedKeys: ["listen"]) where key == "listen" {
+            guard let text = reader.string(child), !text.isEmpty else { continue }
+            guard let parsed = ListenAddress(text) else {
+                reader.report(child, "must be HOST:PORT, such as 0.0.0.0:9464, or empty")
+                continue
+            }
+            address = parsed
+        }
+        return address
+    }
+
     private static func decodeUsage(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> UsageSettings {
         var settings = UsageSettings()
-        for (key, child) in reader.mapping(value, allowedKeys: ["sink"]) where key == "sink" {
+        for (key, child) in reader.mapping(value, allowedKeys: Self.usageKeys) {
+            if key == "labels" {
+                settings.labels = reader.mapping(child).compactMap { name, label in reader.string(label).map { (name, $0) } }
+                continue
+            }
             switch reader.string(child) {
             case "stdout"?: settings.sink = .standardOutput
             case "stderr"?: settings.sink = .standardError

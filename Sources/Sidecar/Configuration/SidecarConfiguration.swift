@@ -20,9 +20,16 @@ struct SidecarConfiguration: Sendable {
     var routes: [String: RouteConfiguration]
     var resilience: ResilienceSettings
     var usage: UsageSettings
+    /// A second listener for `/metrics`, `/healthz` and `/readyz` (`metrics.listen`), for
+    /// Prometheus and kubelet probes, which reach the pod's IP rather than loopback; `nil`: none
+    /// (the main listener serves those paths too).
+    var metricsListen: ListenAddress?
     /// The provider that receives `/v1/*` requests the sidecar does not handle itself, if any.
     var passthroughProvider: String?
     var log: LogSettings
+    /// `sha256:` and the first 16 hexadecimal digits of the file's SHA-256, to tell versions apart
+    /// in logs, `/readyz` and audit lines.
+    var fingerprint = ""
     /// Facts worth a start-up warning that do not stop the sidecar (e.g. a provider without its key).
     var warnings: [String]
 }
@@ -55,6 +62,13 @@ struct ServerSettings: Sendable {
     /// (NIO honours cgroup CPU limits) and at most 2, because a sidecar shares its pod's CPU.
     var eventLoopThreads: Int?
 
+    /// After SIGTERM: how long the sidecar keeps accepting connections while reporting not ready,
+    /// so endpoints and load balancers stop sending first (default 0 s; 3 s in Kubernetes).
+    var shutdownDelay: Duration = .zero
+    /// After that: how long in-flight requests and streams may run before they are ended with an
+    /// error (default 30 s). Keep `terminationGracePeriodSeconds` above the sum.
+    var drainTimeout: Duration = .seconds(30)
+
     /// The thread count to start: the configured one, or the automatic choice.
     var resolvedEventLoopThreads: Int { self.eventLoopThreads ?? min(2, System.coreCount) }
 }
@@ -68,6 +82,8 @@ struct UsageSettings: Sendable {
     }
 
     var sink: Sink = .standardOutput
+    /// Fields added to every usage line, in order (e.g. the pod name from the downward API).
+    var labels: [(name: String, value: String)] = []
 }
 
 /// Diagnostic logging (`log:`), written to standard error.

@@ -21,6 +21,9 @@ struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
         self.picos = picos
     }
 
+    /// The amount as a floating-point number, for metrics (exact to about 15 significant digits).
+    var doubleValue: Double { Double(self.picos) / Double(Self.picosPerUnit) }
+
     /// Parses a non-negative decimal amount such as `0.28` or `12` with at most 12 decimals.
     init?(parsing text: String, scale: Int64 = Money.picosPerUnit) {
         let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)

@@ -40,6 +40,8 @@ struct ChatStream: Sendable {
     }
 
     private func relay(to writer: ResponseStreamWriter) async {
+        self.context.metrics.streamStarted()
+        defer { self.context.metrics.streamEnded() }
         var record = self.record
         var relay = Relay(request: self.request, route: self.route)
         do throws(Interruption) {
@@ -90,7 +92,9 @@ struct ChatStream: Sendable {
         do {
             return try await self.exchange.body.next()
         } catch {
-            // A cancelled read means the client disconnected and the server cancelled this task.
+            // A cancelled read means the client disconnected and the server cancelled this task,
+            // or the drain deadline at shutdown passed and the server cut the stream.
+            if self.context.lifecycle.isCutOff { throw .upstream(ServerLifecycle.shuttingDown) }
             throw error.code == .cancelled || Task.isCancelled ? .clientLeft : .upstream(error)
         }
     }

@@ -45,6 +45,7 @@ struct Dispatcher: Sendable {
             if attempt.exhausted { break }
         }
         record.routeDecisions = attempt.decisions
+        if let first = plan.steps.first { record.noteUnserved(first) }
         throw attempt.finalError()
     }
 
@@ -101,7 +102,7 @@ struct Dispatcher: Sendable {
             return nil
         }
         let admission = Admission(deployment: deployment, countsForBreaker: !panic, logger: self.logger)
-        guard attempt.count == 0 || self.budget.acquireRetry(at: .now) else {
+        guard attempt.count == 0 || self.budget.acquireRetry(at: .now, policy: self.resilience.budget) else {
             admission.abandon()
             attempt.note(step, deployment, .skipped, "retry_budget_exhausted")
             attempt.exhausted = true

@@ -10,19 +10,30 @@ import NIOCore
 import NIOHTTP1
 import Translate
 
-/// What every proxied request needs: the current runtime, the usage sink and a logger.
+/// What every proxied request needs: the current runtime, the usage sink (which also feeds the
+/// metrics), the server's lifecycle and a logger.
 struct ProxyContext: Sendable {
     let store: RuntimeStore
     let usage: any UsageSink
     let logger: Logger
     /// Shared by every request, so retries stay a bounded share of all traffic.
     let retryBudget: RetryBudget
+    let lifecycle: ServerLifecycle
+    let metrics: SidecarMetrics
 
-    init(store: RuntimeStore, usage: any UsageSink, logger: Logger) {
+    init(
+        store: RuntimeStore,
+        usage: any UsageSink,
+        logger: Logger,
+        lifecycle: ServerLifecycle = ServerLifecycle(),
+        metrics: SidecarMetrics = SidecarMetrics()
+    ) {
         self.store = store
-        self.usage = usage
+        self.usage = MeteredUsageSink(metrics: metrics, next: usage)
         self.logger = logger
-        self.retryBudget = RetryBudget(policy: store.current.configuration.resilience.budget)
+        self.retryBudget = RetryBudget()
+        self.lifecycle = lifecycle
+        self.metrics = metrics
     }
 
     /// The dispatcher for a request made under `snapshot`.
@@ -82,6 +93,7 @@ struct ProxyContext: Sendable {
 
     /// Answers `error` in the OpenAI envelope (plus `success: false` on the service API) and records it.
     func respond(error: ProxyError, api: API, record: UsageRecord, clock: RequestClock) -> ServerResponse {
+        let error = error.code == .cancelled && self.lifecycle.isCutOff ? ServerLifecycle.shuttingDown : error
         var record = record
         record.errorType = error.shortDescription
         if record.outcome == .success { record.outcome = Self.outcome(of: error) }
@@ -105,6 +117,7 @@ struct ProxyContext: Sendable {
     private static func outcome(of error: ProxyError) -> UsageRecord.Outcome {
         switch error.code {
         case .cancelled: .clientDisconnected
+        case .shuttingDown: .upstreamError
         case .upstreamError: .upstreamError
         default: error.isRetryable ? .upstreamError : .rejected
         }

@@ -12,7 +12,8 @@ import Synchronization
 ///
 /// Over a sliding window of ten 1-second buckets a retry is allowed while
 /// `retries < ratio × requests + minimumPerSecond × 10`. With the defaults (20 %, 3/s) a
-/// sidecar sending 100 requests/s may add at most 20 + 3 retries per second.
+/// sidecar sending 100 requests/s may add at most 20 + 3 retries per second. The policy is passed
+/// with each call, so a configuration reload applies at once and the counts carry over.
 final class RetryBudget: Sendable {
     struct Policy: Sendable, Hashable {
         var ratio = 0.2
@@ -35,12 +36,10 @@ final class RetryBudget: Sendable {
         }
     }
 
-    let policy: Policy
     private let origin: ContinuousClock.Instant
     private let window = Mutex(Window())
 
-    init(policy: Policy, origin: ContinuousClock.Instant = .now) {
-        self.policy = policy
+    init(origin: ContinuousClock.Instant = .now) {
         self.origin = origin
     }
 
@@ -54,12 +53,12 @@ final class RetryBudget: Sendable {
     }
 
     /// Takes one retry from the budget; `false` when it is spent.
-    func acquireRetry(at now: ContinuousClock.Instant) -> Bool {
+    func acquireRetry(at now: ContinuousClock.Instant, policy: Policy) -> Bool {
         let second = self.second(of: now)
-        let allowance = self.policy.minimumPerSecond * Double(Window.seconds)
+        let allowance = policy.minimumPerSecond * Double(Window.seconds)
         return self.window.withLock { window in
             let totals = window.totals(at: second)
-            guard Double(totals.retries) < self.policy.ratio * Double(totals.requests) + allowance else { return false }
+            guard Double(totals.retries) < policy.ratio * Double(totals.requests) + allowance else { return false }
             let index = window.bucket(at: second)
             window.buckets[index].retries += 1
             return true

@@ -17,6 +17,7 @@ final class Deployment: Sendable {
     let id: String
     let breaker: CircuitBreaker
     private let load = Mutex(Load())
+    private let transitions = Mutex<[CircuitBreaker.State: Int]>([:])
 
     private struct Load {
         var inFlight = 0
@@ -30,6 +31,8 @@ final class Deployment: Sendable {
     }
 
     var inFlight: Int { self.load.withLock { $0.inFlight } }
+    /// How often the breaker changed to each state, for metrics.
+    var breakerTransitions: [CircuitBreaker.State: Int] { self.transitions.withLock { $0 } }
     var latencyMilliseconds: Double? { self.load.withLock { $0.latency } }
 
     /// Takes a slot for a request; `false` when `limit` requests are already in flight.
@@ -44,6 +47,7 @@ final class Deployment: Sendable {
     /// Records an outcome in the breaker and logs the change when it opened, half-opened or closed.
     func recordOutcome(success: Bool, at now: ContinuousClock.Instant, logger: Logger) {
         guard let change = self.breaker.record(success: success, at: now) else { return }
+        self.transitions.withLock { $0[change, default: 0] += 1 }
         logger.warning("circuit breaker changed", metadata: ["upstream.deployment": "\(self.id)", "breaker.state": "\(change.rawValue)"])
     }
 

@@ -98,6 +98,10 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.close(promise: nil)
             return
         }
+        if event is DrainDeadlineEvent, case .responding(let task) = self.state {
+            task.cancel()
+            return
+        }
         context.fireUserInboundEventTriggered(event)
     }
 
@@ -128,6 +132,10 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.state = .responding(task)
     }
 }
+
+/// Sent to every connection still open when the drain deadline passes at shutdown: the
+/// request in progress is cancelled and ends with a `shutting_down` error.
+struct DrainDeadlineEvent {}
 
 /// Writes a ``ServerResponse`` to a channel.
 enum ServerResponseWriting {

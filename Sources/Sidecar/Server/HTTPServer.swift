@@ -15,8 +15,11 @@ import Synchronization
 /// The inbound HTTP/1.1 server: SwiftNIO's HTTP codec and pipelining helper, an idle timeout,
 /// and ``HTTPRequestHandler``. Keep-alive, pipelining and `Expect: 100-continue` are supported.
 ///
-/// On graceful shutdown it stops accepting, closes idle connections at once and the others
-/// as soon as their current response has ended, then returns.
+/// On graceful shutdown it marks the lifecycle draining (readiness turns false), keeps
+/// accepting for the shutdown delay, stops accepting, closes idle connections at once and the
+/// others as soon as their current response has ended. Connections still busy at the drain
+/// deadline get a ``DrainDeadlineEvent``: their requests end with a `shutting_down` error, and
+/// the server returns once they closed (at most 5 s later).
 final class HTTPServer: Service {
     struct Configuration: Sendable {
         var host: String
@@ -25,7 +28,14 @@ final class HTTPServer: Service {
         var idleTimeout: TimeAmount = .minutes(5)
         /// Read before each request, so a reload applies to the next one.
         var maximumBodyBytes: @Sendable () -> Int
+        /// Read at shutdown: how long to keep accepting, then how long in-flight work may take.
+        var drain: @Sendable () -> (delay: Duration, timeout: Duration) = { (.zero, .seconds(30)) }
+        /// Told when draining starts and when the drain deadline passed.
+        var lifecycle: ServerLifecycle?
     }
+
+    /// How long connections cut at the drain deadline get to write their error and close.
+    static let cutOffGrace: Duration = .seconds(5)
 
     private let configuration: Configuration
     private let responder: HTTPRequestHandler.Responder
@@ -73,9 +83,22 @@ final class HTTPServer: Service {
             .get()
         if let address = server.localAddress { self.onListening(address) }
         try? await gracefulShutdown()
+        await self.drain(server, connections: connections)
+    }
+
+    private func drain(_ server: any Channel, connections: ConnectionTracker) async {
+        let (delay, timeout) = self.configuration.drain()
+        self.configuration.lifecycle?.beginDraining()
+        if delay > .zero {
+            self.logger.info("draining: not ready; still accepting", metadata: ["delay": "\(delay)"])
+            try? await Task.sleep(for: delay)
+        }
         self.logger.info("stopping: no new connections; finishing in-flight requests", metadata: ["connections": "\(connections.count)"])
         try? await server.close()
-        await connections.quiesce()
+        if await connections.quiesce(within: timeout) { return }
+        self.logger.warning("drain deadline passed: ending the remaining requests", metadata: ["connections": "\(connections.count)"])
+        self.configuration.lifecycle?.cutOff()
+        _ = await connections.cutOff(within: Self.cutOffGrace)
     }
 }
 
@@ -93,14 +116,36 @@ private final class ConnectionTracker: Sendable {
         }
     }
 
-    /// Asks every connection to close once its current response ended, and waits for that.
-    func quiesce() async {
+    /// Asks every connection to close once its current response ended; returns whether they
+    /// all closed within `timeout`.
+    func quiesce(within timeout: Duration) async -> Bool {
+        await self.send(ChannelShouldQuiesceEvent(), thenWait: timeout)
+    }
+
+    /// Cancels the requests still in progress; returns whether the connections closed within `timeout`.
+    func cutOff(within timeout: Duration) async -> Bool {
+        await self.send(DrainDeadlineEvent(), thenWait: timeout)
+    }
+
+    private func send(_ event: some Sendable, thenWait timeout: Duration) async -> Bool {
         let open = self.channels.withLock { Array($0.values) }
-        for channel in open {
-            channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
-        }
-        for channel in open {
-            try? await channel.closeFuture.get()
+        guard let loop = open.first?.eventLoop else { return true }
+        for channel in open { channel.pipeline.fireUserInboundEventTriggered(event) }
+        let closed = EventLoopFuture.andAllComplete(open.map(\.closeFuture), on: loop)
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let pending = Mutex<CheckedContinuation<Bool, Never>?>(continuation)
+            let finish: @Sendable (Bool) -> Void = { closed in
+                pending.withLock { pending in
+                    pending?.resume(returning: closed)
+                    pending = nil
+                }
+            }
+            let (seconds, attoseconds) = timeout.components
+            let timer = loop.scheduleTask(in: .seconds(seconds) + .nanoseconds(attoseconds / 1_000_000_000)) { finish(false) }
+            closed.whenComplete { _ in
+                timer.cancel()
+                finish(true)
+            }
         }
     }
 }

@@ -44,6 +44,8 @@ struct ProxyError: Error, Sendable, CustomStringConvertible {
         static let upstreamResponseTooLarge = Code(name: "upstream_response_too_large", status: 502, type: "server_error")
         /// The provider's answer did not follow its own format (502).
         static let upstreamMalformed = Code(name: "upstream_malformed_response", status: 502, type: "server_error")
+        /// The drain deadline after SIGTERM passed before the answer was complete.
+        static let shuttingDown = Code(name: "shutting_down", status: 503, type: "server_error")
         /// The client went away or the transfer was stopped (499, never sent).
         static let cancelled = Code(name: "cancelled", status: 499, type: "server_error")
         /// A bug in the sidecar (500).

@@ -13,11 +13,14 @@ import UnixSignals
 /// Wires the sidecar together and runs it until SIGTERM or SIGINT.
 ///
 /// Services run in one `ServiceGroup` and stop in reverse order: the HTTP server first (it
-/// stops accepting and lets in-flight requests and streams finish), then the health checker,
-/// the curl engine, and the usage writer, which writes every remaining line before the process
-/// exits.
+/// turns readiness false, drains in-flight requests and streams up to `server.drain_timeout`),
+/// then the metrics listener (so probes see "not ready" throughout), the configuration watcher,
+/// the health checker, the curl engine, and the usage writer, which writes every remaining line
+/// before the process exits with status 0.
 struct SidecarApplication {
     let configuration: SidecarConfiguration
+    /// The file to watch for reloads.
+    let configurationPath: String
     let logger: Logger
 
     func run() async throws {
@@ -25,17 +28,35 @@ struct SidecarApplication {
             self.logger.warning("\(warning)")
         }
         let engine = CurlEngine(logger: self.logger)
-        let usage = try UsageLineWriter(sink: self.configuration.usage.sink)
-        let store = RuntimeStore(RuntimeSnapshot(configuration: self.configuration, network: CurlUpstreamClient(engine: engine)))
+        let network = CurlUpstreamClient(engine: engine)
+        let usage = try UsageLineWriter(sink: self.configuration.usage.sink, labels: self.configuration.usage.labels)
+        let store = RuntimeStore(RuntimeSnapshot(configuration: self.configuration, network: network))
         let context = ProxyContext(store: store, usage: usage, logger: self.logger)
         let router = SidecarRouter(context: context)
+        var services: [any Service] = [
+            usage, engine, HealthChecker(store: store, logger: self.logger),
+            ConfigurationWatcher(path: self.configurationPath, store: store, network: network, metrics: context.metrics, logger: self.logger),
+        ]
+        if let address = self.configuration.metricsListen {
+            services.append(self.operationsServer(address, routes: router.operations))
+        }
+        services.append(self.mainServer(router: router, store: store, lifecycle: context.lifecycle))
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: self.logger)
+        )
+        try await group.run()
+    }
+
+    private func mainServer(router: SidecarRouter, store: RuntimeStore, lifecycle: ServerLifecycle) -> HTTPServer {
         let listen = self.configuration.listen
         let logger = self.logger
-        let server = HTTPServer(
+        return HTTPServer(
             configuration: HTTPServer.Configuration(
                 host: listen.host,
                 port: listen.port,
-                maximumBodyBytes: { store.current.configuration.server.maxRequestBodyBytes }
+                maximumBodyBytes: { store.current.configuration.server.maxRequestBodyBytes },
+                drain: { (store.current.configuration.server.shutdownDelay, store.current.configuration.server.drainTimeout) },
+                lifecycle: lifecycle
             ),
             logger: self.logger,
             onListening: { address in
@@ -43,14 +64,16 @@ struct SidecarApplication {
             },
             responder: router.respond(to:)
         )
-        let healthChecker = HealthChecker(store: store, logger: self.logger)
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [usage, engine, healthChecker, server],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: self.logger
-            )
+    }
+
+    /// `/metrics`, `/healthz` and `/readyz` on `metrics.listen`; 404 for anything else.
+    private func operationsServer(_ address: ListenAddress, routes: OperationsRoutes) -> HTTPServer {
+        let logger = self.logger
+        return HTTPServer(
+            configuration: HTTPServer.Configuration(host: address.host, port: address.port, maximumBodyBytes: { 4096 }),
+            logger: self.logger,
+            onListening: { address in logger.info("metrics listening", metadata: ["address": "\(address)"]) },
+            responder: { request in routes.respond(to: request) ?? SidecarRouter.notFound(request) }
         )
-        try await group.run()
     }
 }

@@ -14,8 +14,10 @@ struct SidecarRouter: Sendable {
     private let embeddings: EmbeddingsProxy
     private let models: ModelsRoutes
     private let passthrough: PassthroughProxy
+    let operations: OperationsRoutes
 
     init(context: ProxyContext) {
+        self.operations = OperationsRoutes(store: context.store, lifecycle: context.lifecycle, metrics: context.metrics)
         self.chat = ChatProxy(context: context)
         self.embeddings = EmbeddingsProxy(context: context)
         self.models = ModelsRoutes(store: context.store)
@@ -23,14 +25,14 @@ struct SidecarRouter: Sendable {
     }
 
     func respond(to request: ServerRequest) async -> ServerResponse {
-        switch (request.method, request.path) {
+        if let answer = self.operations.respond(to: request) { return answer }
+        return switch (request.method, request.path) {
         case (.POST, "/v1/chat/completions"): await self.chat.respond(to: request, api: .openAI)
         case (.POST, "/api/v1/chat/completions"): await self.chat.respond(to: request, api: .service)
         case (.POST, "/v1/embeddings"): await self.embeddings.respond(to: request)
         case (.GET, "/v1/models"): self.models.openAIList()
         case (.GET, let path) where path.hasPrefix("/v1/models/"): self.models.openAIModel(id: String(path.dropFirst("/v1/models/".count)))
         case (.GET, "/api/v1/models"): self.models.serviceList()
-        case (.GET, "/healthz"): .json(["status": "ok"])
         // Everything else under /v1 — also other methods on the paths above, such as listing
         // stored completions (GET /v1/chat/completions) or deleting a fine-tuned model.
         case (_, let path) where path.hasPrefix("/v1/"): await self.passthrough.respond(to: request)
@@ -38,7 +40,8 @@ struct SidecarRouter: Sendable {
         }
     }
 
-    private static func notFound(_ request: ServerRequest) -> ServerResponse {
+    /// 404 in the OpenAI envelope.
+    static func notFound(_ request: ServerRequest) -> ServerResponse {
         let error = ProxyError(.notFound, "The sidecar does not serve \(request.method) \(request.path).")
         return .json(error.openAIBody.json, status: .notFound)
     }

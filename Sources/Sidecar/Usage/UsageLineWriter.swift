@@ -26,6 +26,8 @@ final class UsageLineWriter: UsageSink, Service, @unchecked Sendable {
 
     private let descriptor: Int32
     private let ownsDescriptor: Bool
+    /// `usage.labels`, added to every line.
+    private let labels: [(name: String, value: String)]
     // Guarded by `condition`.
     private let condition = ConditionLock()
     private var buffer: [UInt8] = []
@@ -35,7 +37,8 @@ final class UsageLineWriter: UsageSink, Service, @unchecked Sendable {
 
     /// Opens the sink (a file is created if needed and appended to).
     /// - Throws: ``ConfigurationError`` when the file cannot be opened.
-    init(sink: UsageSettings.Sink) throws {
+    init(sink: UsageSettings.Sink, labels: [(name: String, value: String)] = []) throws {
+        self.labels = labels
         switch sink {
         case .standardOutput:
             (self.descriptor, self.ownsDescriptor) = (STDOUT_FILENO, false)
@@ -55,7 +58,7 @@ final class UsageLineWriter: UsageSink, Service, @unchecked Sendable {
     }
 
     func record(_ record: UsageRecord) {
-        let line = record.jsonLine()
+        let line = record.jsonLine(labels: self.labels)
         self.condition.lock()
         self.buffer.append(contentsOf: line)
         if self.writerIsWaiting {

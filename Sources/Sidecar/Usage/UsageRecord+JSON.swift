@@ -15,12 +15,12 @@ import Darwin
 #endif
 
 extension UsageRecord {
-    /// The record as one JSON line (ending in `\n`).
+    /// The record as one JSON line (ending in `\n`), `labels` with a value appended as fields.
     ///
     /// GenAI fields use the OpenTelemetry semantic-convention names (`gen_ai.usage.input_tokens`,
     /// `gen_ai.provider.name`, …); token fields are integers, `cost` a decimal number or `null`
     /// when the model has no price, durations are milliseconds.
-    func jsonLine() -> [UInt8] {
+    func jsonLine(labels: [(name: String, value: String)] = []) -> [UInt8] {
         let usage = self.usage
         var line = JSONObjectWriter(reservingCapacity: 1024)
         line.field("timestamp", Self.timestamp(self.timestamp))
@@ -54,6 +54,9 @@ extension UsageRecord {
         line.field("attempts", self.attempts)
         line.field("route_role", self.routeRole)
         line.field("route", .array(self.routeDecisions.map(\.json)))
+        for label in labels where !label.value.isEmpty {
+            line.field(dynamicKey: label.name, label.value)
+        }
         var bytes = line.finish()
         bytes.append(UInt8(ascii: "\n"))
         return bytes

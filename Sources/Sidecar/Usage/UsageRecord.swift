@@ -45,6 +45,9 @@ struct UsageRecord: Sendable {
     var requestedModel: String?
     /// The configured model that served the request.
     var model: String?
+    /// The configuration entry that served it: the model, or the pattern (`gpt-*`) that matched.
+    /// A bounded label for metrics; not written to the usage line.
+    var modelEntry: String?
     var provider: String?
     var upstreamModel: String?
     var responseModel: String?
@@ -73,9 +76,18 @@ struct UsageRecord: Sendable {
         self.operation = operation
     }
 
+    /// Records the first candidate of a request nobody served, so its failure is counted
+    /// against the model the client wanted.
+    mutating func noteUnserved(_ step: RoutePlan.Step) {
+        self.model = step.model.name
+        self.modelEntry = step.model.entry.name
+        self.provider = step.deployments.first?.provider.name
+    }
+
     /// Records which model, provider and deployment serve the request, and why.
     mutating func note(_ route: RouteCandidate) {
         self.model = route.model.name
+        self.modelEntry = route.model.entry.name
         self.provider = route.provider.name
         self.upstreamModel = route.upstreamModel
         self.routeRole = route.role.rawValue

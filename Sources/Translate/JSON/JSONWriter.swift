@@ -62,6 +62,15 @@ public struct JSONObjectWriter: Sendable {
         self.bytes.append(UInt8(ascii: "]"))
     }
 
+    /// A field whose key is only known at run time (configured labels), escaped like any string.
+    public mutating func field(dynamicKey key: String, _ value: String) {
+        if !self.isEmpty { self.bytes.append(UInt8(ascii: ",")) }
+        self.isEmpty = false
+        JSONValue.writeString(key, to: &self.bytes)
+        self.bytes.append(UInt8(ascii: ":"))
+        JSONValue.writeString(value, to: &self.bytes)
+    }
+
     /// Closes the object and returns its bytes.
     public consuming func finish() -> [UInt8] {
         self.bytes.append(UInt8(ascii: "}"))

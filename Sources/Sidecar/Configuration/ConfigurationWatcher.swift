@@ -1,0 +1,134 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reloads the configuration when its file or a key file changes, or on SIGHUP.
+///
+/// Files are checked every second by what their path resolves to (device, inode, size and
+/// modification time), so the symlink swap with which Kubernetes updates a mounted ConfigMap or
+/// Secret is seen like an edit in place. A new snapshot serves the requests that start after
+/// it; requests and streams in flight keep the snapshot they started with, and deployment
+/// health carries over. An invalid file is logged with every problem and changes nothing.
+final class ConfigurationWatcher: Service, Sendable {
+    let path: String
+    private let store: RuntimeStore
+    private let network: any UpstreamClient
+    private let metrics: SidecarMetrics
+    private let logger: Logger
+    /// The identities of the watched files as last seen; also serialises reloads.
+    private let seen: Mutex<[String: FileIdentity?]>
+
+    static let interval: Duration = .seconds(1)
+
+    init(path: String, store: RuntimeStore, network: any UpstreamClient, metrics: SidecarMetrics, logger: Logger) {
+        self.path = path
+        self.store = store
+        self.network = network
+        self.metrics = metrics
+        self.logger = logger
+        self.seen = Mutex(Self.identities(of: Self.watchedFiles(path, store.current.configuration)))
+    }
+
+    func run() async throws {
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        try? await cancelWhenGracefulShutdown {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await _ in hangups { self.reload(reason: "SIGHUP") }
+                }
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: Self.interval)
+                        self.reloadIfChanged()
+                    }
+                }
+                try await group.next()
+            }
+        }
+    }
+
+    /// Reloads when a watched file changed since the last look.
+    func reloadIfChanged() {
+        let files = Self.watchedFiles(self.path, self.store.current.configuration)
+        let now = Self.identities(of: files)
+        guard self.seen.withLock({ $0 != now }) else { return }
+        self.reload(reason: "file changed")
+    }
+
+    /// Loads the file and, when it is valid, serves it from the next request on.
+    func reload(reason: String) {
+        self.seen.withLock { seen in
+            let previous = self.store.current
+            let configuration: SidecarConfiguration
+            do {
+                configuration = try SidecarConfiguration.load(path: self.path)
+            } catch {
+                seen = Self.identities(of: Self.watchedFiles(self.path, previous.configuration))
+                self.metrics.configurationReloaded(applied: false)
+                self.logger.error(
+                    "configuration reload rejected; the previous configuration keeps serving",
+                    metadata: ["reason": "\(reason)", "error": "\(error)"]
+                )
+                return
+            }
+            seen = Self.identities(of: Self.watchedFiles(self.path, configuration))
+            self.store.replace(with: RuntimeSnapshot(configuration: configuration, network: self.network, registry: previous.registry))
+            self.metrics.configurationReloaded(applied: true)
+            let changes = configuration.changes(since: previous.configuration)
+            self.logger.notice(
+                "configuration reloaded",
+                metadata: [
+                    "reason": "\(reason)", "configuration": "\(configuration.fingerprint)",
+                    "changes": "\(changes.applied.isEmpty ? "none" : changes.applied.joined(separator: "; "))",
+                ]
+            )
+            for setting in changes.needRestart {
+                self.logger.warning("a changed setting takes effect only after a restart", metadata: ["setting": "\(setting)"])
+            }
+            for warning in configuration.warnings { self.logger.warning("\(warning)") }
+        }
+    }
+
+    /// The configuration file and every key file it names.
+    private static func watchedFiles(_ path: String, _ configuration: SidecarConfiguration) -> [String] {
+        let keyFiles = configuration.providers.values.compactMap { provider -> String? in
+            if case .file(let file) = provider.keySource { return file }
+            return nil
+        }
+        return [path] + keyFiles.sorted()
+    }
+
+    private static func identities(of files: [String]) -> [String: FileIdentity?] {
+        Dictionary(uniqueKeysWithValues: files.map { ($0, FileIdentity(path: $0)) })
+    }
+}
+
+/// What a path resolves to now: a swapped symlink or a rewritten file changes it.
+struct FileIdentity: Hashable, Sendable {
+    var device: UInt64
+    var inode: UInt64
+    var size: Int64
+    var modified: Int64
+
+    /// `nil` when the file does not exist (a missing key file is a state too).
+    init?(path: String) {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        self.device = UInt64(status.st_dev)
+        self.inode = UInt64(status.st_ino)
+        self.size = Int64(status.st_size)
+        self.modified = Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec)
+    }
+}
