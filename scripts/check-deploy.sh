@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Checks the deployment files offline: k8s/ (rendered with Tests/deploy/render.py), Dockerfile,
+# deploy/. Validates the rendered objects against Kubernetes schemas, runs checkov, hadolint,
+# docker-compose and systemd-analyze on them, then the assertions of Tests/deploy. Installs what it
+# needs first: a Python virtualenv in .build-deploy/ and Debian's docker-compose and systemd.
+# Runs every check, prints a summary, and exits non-zero if any failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+WORK=.build-deploy
+VENV="$WORK/venv"
+RENDERED="$WORK/rendered"
+
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_install() {
+    local missing=()
+    for package in "$@"; do
+        dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        echo "check-deploy: installing ${missing[*]}" >&2
+        sudo_if_needed apt-get update -qq
+        sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+}
+
+install_tools() {
+    set -e
+    apt_install docker-compose systemd
+    # Rebuilt only when the requirements change.
+    if ! cmp -s Tests/deploy/requirements.txt "$VENV/requirements.txt"; then
+        echo "check-deploy: installing Tests/deploy/requirements.txt into $VENV" >&2
+        rm -rf "$VENV"
+        python3 -m venv "$VENV" 2>/dev/null || { apt_install python3-venv && python3 -m venv "$VENV"; }
+        "$VENV/bin/pip" install --quiet --disable-pip-version-check -r Tests/deploy/requirements.txt
+        cp Tests/deploy/requirements.txt "$VENV/requirements.txt"
+    fi
+}
+
+if ! (install_tools); then
+    echo "check-deploy: could not install the tools" >&2
+    exit 1
+fi
+
+results=()
+failed=0
+
+# step NAME COMMAND...: runs one check, shows its output, records the outcome.
+step() {
+    local name="$1"
+    shift
+    echo "== $name" >&2
+    if "$@" >&2; then
+        results+=("PASS  $name")
+    else
+        results+=("FAIL  $name")
+        failed=$((failed + 1))
+    fi
+}
+
+render() {
+    mkdir -p "$RENDERED" &&
+        "$VENV/bin/python" Tests/deploy/render.py k8s/base >"$RENDERED/base.yaml" &&
+        "$VENV/bin/python" Tests/deploy/render.py k8s/overlays/plain-sidecar >"$RENDERED/plain-sidecar.yaml"
+}
+
+# Strict: a field the version does not know is an error. The base needs 1.29+ (native sidecars);
+# the overlay exists for older clusters, so it is also checked against 1.27.
+validate() {
+    local file="$1"
+    shift
+    local version
+    for version in "$@"; do
+        "$VENV/bin/kubernetes-validate" --strict --quiet -k "$version" "$file" || return 1
+    done
+}
+
+# systemd-analyze verify insists that ExecStart's program exists: check a copy that runs /bin/true.
+# Exposure must stay at or under 2.0 ("OK") on systemd-analyze security's scale.
+check_unit() {
+    local copy="$WORK/systemd/llm-sidecar.service"
+    mkdir -p "$WORK/systemd" &&
+        sed 's#^ExecStart=/usr/local/bin/llm-sidecar #ExecStart=/bin/true #' deploy/llm-sidecar.service >"$copy" &&
+        systemd-analyze verify "$copy" &&
+        systemd-analyze security --offline=yes --threshold=20 "$copy" | tail -n 1
+}
+
+checkov() { "$VENV/bin/checkov" --compact --quiet --skip-download "$@"; }
+
+rm -rf "$RENDERED"
+step "render k8s/base and k8s/overlays/plain-sidecar" render
+step "kubernetes-validate base (1.30, 1.37)" validate "$RENDERED/base.yaml" 1.30.0 1.37.0
+step "kubernetes-validate plain-sidecar (1.27, 1.30, 1.37)" validate "$RENDERED/plain-sidecar.yaml" 1.27.0 1.30.0 1.37.0
+step "checkov kubernetes (skips: Tests/deploy/checkov.yaml)" checkov --config-file Tests/deploy/checkov.yaml --framework kubernetes -d "$RENDERED"
+step "checkov dockerfile" checkov --framework dockerfile -f Dockerfile
+step "checkov secrets (k8s/, deploy/, Dockerfile)" checkov --framework secrets -d k8s -d deploy -f Dockerfile --skip-path deploy/secrets
+step "hadolint Dockerfile" "$VENV/bin/hadolint" Dockerfile
+step "docker-compose config" docker-compose -f deploy/docker-compose.yml config -q
+step "systemd-analyze verify + security" check_unit
+step "pytest Tests/deploy" "$VENV/bin/python" -m pytest -q -p no:cacheprovider -rxs Tests/deploy
+
+echo
+echo "check-deploy summary:"
+printf '  %s\n' "${results[@]}"
+echo "$(( ${#results[@]} - failed )) passed, $failed failed"
+[ "$failed" -eq 0 ]
