@@ -172,6 +172,13 @@ class SidecarProcess:
             return []
         return [json.loads(line) for line in self.usage_path.read_text().splitlines() if line]
 
+    def wait_for_usage_lines(self, count: int, timeout: float = 5) -> list[dict[str, Any]]:
+        """The usage lines once there are at least `count` (lines are written in 20 ms batches)."""
+        deadline = time.monotonic() + timeout
+        while len(lines := self.usage_lines()) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return lines
+
     def usage_for(self, request_id: str, timeout: float = 5) -> dict[str, Any]:
         """The one usage line of a request (waits for it; fails on zero or several)."""
         deadline = time.monotonic() + timeout

@@ -47,6 +47,7 @@ extension SidecarConfiguration {
                 old.usage.labels.map(\.name) != self.usage.labels.map(\.name) || old.usage.labels.map(\.value) != self.usage.labels.map(\.value)
             ),
             ("log", old.log.level != self.log.level || old.log.format != self.log.format),
+            ("quotas.state_file", old.quotas.stateFile != self.quotas.stateFile),
         ]
         changes.needRestart = restartOnly.filter(\.1).map(\.0)
         return changes

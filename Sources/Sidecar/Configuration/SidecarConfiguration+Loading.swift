@@ -10,7 +10,7 @@ import Logging
 
 extension SidecarConfiguration {
     static let topLevelKeys: Set<String> = [
-        "listen", "server", "metrics", "providers", "models", "routes", "resilience", "usage", "passthrough", "log",
+        "listen", "server", "metrics", "providers", "models", "routes", "resilience", "quotas", "usage", "passthrough", "log",
     ]
     static let serverKeys: Set<String> = ["max_request_body", "event_loop_threads", "shutdown_delay", "drain_timeout"]
     static let usageKeys: Set<String> = ["sink", "labels"]
@@ -54,6 +54,7 @@ extension SidecarConfiguration {
             models: ModelCatalog([]),
             routes: [:],
             resilience: ResilienceSettings(),
+            quotas: QuotaSettings(),
             usage: UsageSettings(),
             metricsListen: nil,
             passthroughProvider: nil,
@@ -72,6 +73,7 @@ extension SidecarConfiguration {
             case "models": modelsValue = value
             case "routes": routesValue = value
             case "resilience": configuration.resilience = ResilienceSettings.decode(value, reader: &reader)
+            case "quotas": configuration.quotas = QuotaSettings.decode(value, reader: &reader)
             case "usage": configuration.usage = Self.decodeUsage(value, reader: &reader)
             case "log": configuration.log = Self.decodeLog(value, reader: &reader)
             case "passthrough": configuration.passthroughProvider = Self.decodePassthrough(value, reader: &reader)

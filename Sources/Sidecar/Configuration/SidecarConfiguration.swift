@@ -19,6 +19,7 @@ struct SidecarConfiguration: Sendable {
     /// Task type → candidate models (`routes:`), used by `model: "auto"`.
     var routes: [String: RouteConfiguration]
     var resilience: ResilienceSettings
+    var quotas: QuotaSettings
     var usage: UsageSettings
     /// A second listener for `/metrics`, `/healthz` and `/readyz` (`metrics.listen`), for
     /// Prometheus and kubelet probes, which reach the pod's IP rather than loopback; `nil`: none

@@ -11,7 +11,7 @@ import Translate
 /// The sidecar's Prometheus metrics (`GET /metrics`).
 ///
 /// Request metrics are derived from the usage records — one per request, through
-/// ``MeteredUsageSink`` — so the metrics and the usage lines can never disagree. OpenTelemetry
+/// ``AccountingUsageSink`` — so the metrics and the usage lines can never disagree. OpenTelemetry
 /// GenAI names are used where they exist (`gen_ai_client_operation_duration_seconds`,
 /// `gen_ai_client_token_usage`, `gen_ai_server_time_to_first_token_seconds`), the sidecar's own
 /// under `llm_sidecar_`. Health (breakers, in-flight load) is read from the deployments at
@@ -163,11 +163,31 @@ final class SidecarMetrics: Sendable {
 
     /// Every metric in the Prometheus text format, with the deployments' health and load and
     /// the process's own figures read now.
-    func render(deployments: [Deployment], ready: Bool) -> String {
+    func render(deployments: [Deployment], ready: Bool, quotas: [(key: QuotaLedger.Key, remaining: Int64)]) -> String {
         var text = ""
         for family in self.families.withLock({ $0 }) { family.render(into: &text) }
         for family in self.scrapeTimeFamilies(deployments: deployments, ready: ready) { family.render(into: &text) }
+        Self.quotaFamily(quotas).render(into: &text)
         return text
+    }
+
+    /// What is left of each configured quota in its current window (money in the currency).
+    private static func quotaFamily(_ quotas: [(key: QuotaLedger.Key, remaining: Int64)]) -> MetricFamily {
+        var family = MetricFamily(
+            "llm_sidecar_quota_remaining",
+            .gauge,
+            help: "What is left of each quota in its current window, reservations in flight deducted.",
+            labels: ["scope", "quota", "currency"]
+        )
+        for (key, remaining) in quotas {
+            switch key.kind {
+            case .requestsPerMinute: family.set(Double(remaining), [key.scope, "requests_per_minute", ""])
+            case .tokensPerMinute: family.set(Double(remaining), [key.scope, "tokens_per_minute", ""])
+            case .costPerDay(let currency): family.set(Money(picos: remaining).doubleValue, [key.scope, "cost_per_day", currency])
+            case .costPerMonth(let currency): family.set(Money(picos: remaining).doubleValue, [key.scope, "cost_per_month", currency])
+            }
+        }
+        return family
     }
 
     private func scrapeTimeFamilies(deployments: [Deployment], ready: Bool) -> [MetricFamily] {
@@ -206,13 +226,19 @@ final class SidecarMetrics: Sendable {
     }
 }
 
-/// Passes every record to the next sink after folding it into the metrics.
-struct MeteredUsageSink: UsageSink {
+/// Where every request's one usage record is accounted for: it settles the request's quota
+/// reservation with what was actually used, feeds the metrics and the usage statistics, then
+/// passes the record on to be written.
+struct AccountingUsageSink: UsageSink {
     let metrics: SidecarMetrics
+    let statistics: UsageStatistics
     let next: any UsageSink
 
     func record(_ record: UsageRecord) {
+        let tokens = record.usage.map { $0.inputTokens + $0.outputTokens } ?? 0
+        record.quotaTicket?.settle(tokens: tokens, cost: record.cost, currency: record.currency)
         self.metrics.observe(record)
+        self.statistics.observe(record)
         self.next.record(record)
     }
 }

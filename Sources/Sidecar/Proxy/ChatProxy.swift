@@ -47,8 +47,10 @@ struct ChatProxy: Sendable {
         }
         record.requestedModel = chat.model
         record.stream = chat.stream
-        let plan = try Router(snapshot: snapshot).plan(model: chat.model, taskType: chat.taskType ?? record.taskType)
-        record.taskType = plan.taskType
+        let routed = try Router(snapshot: snapshot).plan(model: chat.model, taskType: chat.taskType ?? record.taskType)
+        record.taskType = routed.taskType
+        let need = Preflight.Need(promptTokens: TokenEstimator.estimatePromptTokens(chat), requestedOutput: chat.maxOutputTokens, generates: true)
+        let plan = try Preflight(context: self.context, snapshot: snapshot).admit(routed, need: need, record: &record)
         let answer = try await self.context.dispatcher(for: snapshot).dispatch(plan, streaming: chat.stream, record: &record) {
             step,
             deployment throws(ProxyError) in

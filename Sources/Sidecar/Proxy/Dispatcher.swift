@@ -35,6 +35,7 @@ struct Dispatcher: Sendable {
 
     func dispatch(_ plan: RoutePlan, streaming: Bool, record: inout UsageRecord, encode: Encoder) async throws(ProxyError) -> Answer {
         var attempt = Attempt(plan: plan, resilience: self.resilience)
+        attempt.decisions = record.routeDecisions
         self.budget.recordRequest(at: .now)
         defer { record.attempts = attempt.count }
         for step in plan.steps {

@@ -33,7 +33,9 @@ struct EmbeddingsProxy: Sendable {
             throw ProxyError(error)
         }
         record.requestedModel = embeddings.model
-        let plan = try Router(snapshot: snapshot).plan(model: embeddings.model, taskType: nil)
+        let routed = try Router(snapshot: snapshot).plan(model: embeddings.model, taskType: nil)
+        let need = Preflight.Need(promptTokens: embeddings.estimatedInputTokens, generates: false)
+        let plan = try Preflight(context: self.context, snapshot: snapshot).admit(routed, need: need, record: &record)
         let answer = try await self.context.dispatcher(for: snapshot).dispatch(plan, streaming: false, record: &record) {
             step,
             deployment throws(ProxyError) in

@@ -20,20 +20,27 @@ struct ProxyContext: Sendable {
     let retryBudget: RetryBudget
     let lifecycle: ServerLifecycle
     let metrics: SidecarMetrics
+    let statistics: UsageStatistics
+    /// Committed spend and reservations, shared by every request and kept across reloads.
+    let quotas: QuotaBook
 
     init(
         store: RuntimeStore,
         usage: any UsageSink,
         logger: Logger,
         lifecycle: ServerLifecycle = ServerLifecycle(),
-        metrics: SidecarMetrics = SidecarMetrics()
+        quotas: QuotaBook = QuotaBook(),
+        statistics: UsageStatistics = UsageStatistics()
     ) {
+        let metrics = SidecarMetrics()
         self.store = store
-        self.usage = MeteredUsageSink(metrics: metrics, next: usage)
+        self.usage = AccountingUsageSink(metrics: metrics, statistics: statistics, next: usage)
         self.logger = logger
         self.retryBudget = RetryBudget()
         self.lifecycle = lifecycle
         self.metrics = metrics
+        self.statistics = statistics
+        self.quotas = quotas
     }
 
     /// The dispatcher for a request made under `snapshot`.

@@ -15,6 +15,7 @@ struct OperationsRoutes: Sendable {
     let store: RuntimeStore
     let lifecycle: ServerLifecycle
     let metrics: SidecarMetrics
+    let quotas: QuotaBook
 
     /// The answer for an operations path, `nil` for any other request.
     func respond(to request: ServerRequest) -> ServerResponse? {
@@ -57,7 +58,13 @@ struct OperationsRoutes: Sendable {
     }
 
     private func scrape() -> ServerResponse {
-        let text = self.metrics.render(deployments: self.store.current.registry.all, ready: self.notReadyReasons.isEmpty)
+        let snapshot = self.store.current
+        let settings = snapshot.configuration.quotas
+        let text = self.metrics.render(
+            deployments: snapshot.registry.all,
+            ready: self.notReadyReasons.isEmpty,
+            quotas: self.quotas.remaining(settings: settings, clients: settings.clients.keys.sorted())
+        )
         return ServerResponse(
             status: .ok,
             headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],

@@ -44,6 +44,10 @@ struct ProxyError: Error, Sendable, CustomStringConvertible {
         static let upstreamResponseTooLarge = Code(name: "upstream_response_too_large", status: 502, type: "server_error")
         /// The provider's answer did not follow its own format (502).
         static let upstreamMalformed = Code(name: "upstream_malformed_response", status: 502, type: "server_error")
+        /// A configured quota would be exceeded (429, with `Retry-After` when it resets).
+        static let quotaExceeded = Code(name: "quota_exceeded", status: 429, type: "rate_limit_error")
+        /// The prompt (plus `max_tokens`) does not fit any candidate's context window (400).
+        static let contextLengthExceeded = Code(name: "context_length_exceeded", status: 400, type: "invalid_request_error")
         /// The drain deadline after SIGTERM passed before the answer was complete.
         static let shuttingDown = Code(name: "shutting_down", status: 503, type: "server_error")
         /// The client went away or the transfer was stopped (499, never sent).

@@ -27,14 +27,20 @@ struct SidecarApplication {
         for warning in self.configuration.warnings {
             self.logger.warning("\(warning)")
         }
+        let quotas = QuotaBook(windows: try self.configuration.quotas.stateFile.map(QuotaStateFile.load) ?? [:])
+        let statistics = self.rebuiltStatistics()
         let engine = CurlEngine(logger: self.logger)
         let network = CurlUpstreamClient(engine: engine)
         let usage = try UsageLineWriter(sink: self.configuration.usage.sink, labels: self.configuration.usage.labels)
         let store = RuntimeStore(RuntimeSnapshot(configuration: self.configuration, network: network))
-        let context = ProxyContext(store: store, usage: usage, logger: self.logger)
+        let context = ProxyContext(store: store, usage: usage, logger: self.logger, quotas: quotas, statistics: statistics)
         let router = SidecarRouter(context: context)
-        var services: [any Service] = [
-            usage, engine, HealthChecker(store: store, logger: self.logger),
+        var services: [any Service] = [usage, engine]
+        if let path = self.configuration.quotas.stateFile {
+            services.append(QuotaStateFile(path: path, book: quotas, logger: self.logger))
+        }
+        services += [
+            HealthChecker(store: store, logger: self.logger),
             ConfigurationWatcher(path: self.configurationPath, store: store, network: network, metrics: context.metrics, logger: self.logger),
         ]
         if let address = self.configuration.metricsListen {
@@ -45,6 +51,19 @@ struct SidecarApplication {
             configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: self.logger)
         )
         try await group.run()
+    }
+
+    /// Statistics that, when usage lines go to a file, also count what earlier runs wrote
+    /// there (read in the background, up to the size the file had at start).
+    private func rebuiltStatistics() -> UsageStatistics {
+        let statistics = UsageStatistics()
+        guard case .file(let path) = self.configuration.usage.sink, let size = FileIdentity(path: path)?.size else { return statistics }
+        let logger = self.logger
+        Task {
+            let lines = statistics.rebuild(fromFile: path, upTo: size)
+            logger.info("usage statistics rebuilt from the usage file", metadata: ["path": "\(path)", "lines": "\(lines ?? 0)"])
+        }
+        return statistics
     }
 
     private func mainServer(router: SidecarRouter, store: RuntimeStore, lifecycle: ServerLifecycle) -> HTTPServer {

@@ -14,14 +14,16 @@ struct SidecarRouter: Sendable {
     private let embeddings: EmbeddingsProxy
     private let models: ModelsRoutes
     private let passthrough: PassthroughProxy
+    private let usage: UsageRoutes
     let operations: OperationsRoutes
 
     init(context: ProxyContext) {
-        self.operations = OperationsRoutes(store: context.store, lifecycle: context.lifecycle, metrics: context.metrics)
+        self.operations = OperationsRoutes(store: context.store, lifecycle: context.lifecycle, metrics: context.metrics, quotas: context.quotas)
         self.chat = ChatProxy(context: context)
         self.embeddings = EmbeddingsProxy(context: context)
         self.models = ModelsRoutes(store: context.store)
         self.passthrough = PassthroughProxy(context: context)
+        self.usage = UsageRoutes(statistics: context.statistics)
     }
 
     func respond(to request: ServerRequest) async -> ServerResponse {
@@ -33,6 +35,8 @@ struct SidecarRouter: Sendable {
         case (.GET, "/v1/models"): self.models.openAIList()
         case (.GET, let path) where path.hasPrefix("/v1/models/"): self.models.openAIModel(id: String(path.dropFirst("/v1/models/".count)))
         case (.GET, "/api/v1/models"): self.models.serviceList()
+        case (.GET, "/api/v1/usage/stats"): self.usage.respond(to: request, report: .stats)
+        case (.GET, "/api/v1/usage/costs"): self.usage.respond(to: request, report: .costs)
         // Everything else under /v1 — also other methods on the paths above, such as listing
         // stored completions (GET /v1/chat/completions) or deleting a fine-tuned model.
         case (_, let path) where path.hasPrefix("/v1/"): await self.passthrough.respond(to: request)

@@ -69,7 +69,15 @@ extension UsageRecord {
     /// `2026-11-27T03:07:26.495Z`: UTC with milliseconds, formatted without Foundation's
     /// (comparatively slow) date formatters because it runs once per request.
     static func timestamp(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        Self.timestamp(milliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))
+    }
+
+    /// The same format for Unix seconds.
+    static func timestamp(seconds: Int64) -> String {
+        Self.timestamp(milliseconds: seconds * 1000)
+    }
+
+    private static func timestamp(milliseconds: Int64) -> String {
         var seconds = time_t(milliseconds / 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)

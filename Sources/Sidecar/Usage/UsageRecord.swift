@@ -69,6 +69,8 @@ struct UsageRecord: Sendable {
     var routeDecisions: [RouteDecision] = []
     /// Whether the serving model was the requested one, a route primary or a fallback.
     var routeRole: String?
+    /// The request's hold on the quotas, settled from this record when it is written.
+    var quotaTicket: QuotaTicket?
 
     init(requestID: String, api: String, operation: String) {
         self.requestID = requestID

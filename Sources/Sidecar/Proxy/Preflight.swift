@@ -1,0 +1,94 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Translate
+
+/// Checks a plan before anything is sent: drops candidates whose context window cannot hold the
+/// request, then reserves the worst case of what remains against the quotas — dropping
+/// candidates from the front (`over_quota`) while a cheaper fallback would still fit.
+///
+/// The worst case of a candidate is the estimated prompt plus its output limit — the request's
+/// `max_tokens`, else the model's `max_output_tokens`, else the room left in its context
+/// window, else `quotas.default_output_reservation` (4096) — at the model's price, without
+/// cache discounts. The reservation covers the most expensive of the remaining candidates (per
+/// currency), so failing over can never spend more than was reserved.
+struct Preflight {
+    let context: ProxyContext
+    let snapshot: RuntimeSnapshot
+
+    /// What a request needs: its estimated prompt and, for chat, the output it asks for.
+    struct Need {
+        var promptTokens: Int
+        /// `max_tokens` / `max_completion_tokens`; `nil` when the request sets none.
+        var requestedOutput: Int?
+        /// Whether output tokens are generated at all (not for embeddings).
+        var generates: Bool
+    }
+
+    /// The candidates that can take the request, with the request's quota ticket on `record`.
+    func admit(_ plan: RoutePlan, need: Need, record: inout UsageRecord) throws(ProxyError) -> RoutePlan {
+        var steps = try self.fittingContext(plan, need: need, record: &record)
+        let settings = self.snapshot.configuration.quotas
+        guard settings.isEnabled else { return RoutePlan(taskType: plan.taskType, steps: steps) }
+        var firstDenial: ProxyError?
+        while !steps.isEmpty {
+            switch self.context.quotas.reserve(self.worstCase(of: steps, need: need, settings: settings), settings: settings, client: record.client) {
+            case .success(let ticket):
+                record.quotaTicket = ticket
+                return RoutePlan(taskType: plan.taskType, steps: steps)
+            case .failure(let denial):
+                firstDenial = firstDenial ?? denial
+                let dropped = steps.removeFirst()
+                record.routeDecisions.append(
+                    RouteDecision(model: dropped.model.name, deployment: dropped.model.name, outcome: .skipped, reason: "over_quota")
+                )
+            }
+        }
+        throw firstDenial ?? ProxyError(.quotaExceeded, "Quota exceeded.")
+    }
+
+    /// The plan without candidates whose context window is too small; 400 when none is left.
+    private func fittingContext(_ plan: RoutePlan, need: Need, record: inout UsageRecord) throws(ProxyError) -> [RoutePlan.Step] {
+        let fitting = plan.steps.filter { step in
+            guard let window = step.model.entry.contextWindow else { return true }
+            let fits = need.promptTokens + (need.requestedOutput ?? 0) <= window
+            if !fits {
+                record.routeDecisions.append(
+                    RouteDecision(model: step.model.name, deployment: step.model.name, outcome: .skipped, reason: "context_window")
+                )
+            }
+            return fits
+        }
+        guard fitting.isEmpty, let largest = plan.steps.compactMap(\.model.entry.contextWindow).max() else { return fitting }
+        let output = need.requestedOutput.map { " plus max_tokens \($0)" } ?? ""
+        throw ProxyError(
+            .contextLengthExceeded,
+            "The request (about \(need.promptTokens) prompt tokens\(output)) does not fit the context window of any candidate (largest: \(largest) tokens).",
+            param: need.requestedOutput == nil ? "messages" : "max_tokens"
+        )
+    }
+
+    /// The most any of `steps` can cost and use: tokens, and money per currency.
+    private func worstCase(of steps: [RoutePlan.Step], need: Need, settings: QuotaSettings) -> QuotaLedger.Demand {
+        var demand = QuotaLedger.Demand(tokens: 0)
+        for step in steps {
+            let output = need.generates ? self.outputLimit(of: step.model.entry, need: need, settings: settings) : 0
+            demand.tokens = max(demand.tokens, need.promptTokens + output)
+            guard let price = step.model.entry.price else { continue }
+            let cost = price.cost(of: Usage(inputTokens: need.promptTokens, outputTokens: output))
+            demand.costs[price.currency.rawValue] = max(demand.costs[price.currency.rawValue] ?? Money(picos: 0), cost)
+        }
+        return demand
+    }
+
+    private func outputLimit(of model: ModelEntry, need: Need, settings: QuotaSettings) -> Int {
+        if let requested = need.requestedOutput { return requested }
+        if let limit = model.maxOutputTokens { return limit }
+        if let window = model.contextWindow { return max(0, window - need.promptTokens) }
+        return settings.defaultOutputReservation
+    }
+}

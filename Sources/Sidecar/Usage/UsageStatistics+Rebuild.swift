@@ -1,0 +1,73 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Translate
+
+extension UsageStatistics {
+    /// Adds every usage line in the first `size` bytes of a usage file — what earlier runs
+    /// wrote (lines that are not usage lines are skipped). Returns the number of lines added;
+    /// `nil` when the file cannot be read.
+    func rebuild(fromFile path: String, upTo size: Int64) -> Int? {
+        var added = 0
+        let opened = FileReader.forEachLine(path, upTo: size) { line in
+            guard let (group, entry, time) = Self.decodeLine(line) else { return }
+            self.add(entry, to: group, at: time)
+            added += 1
+        }
+        return opened ? added : nil
+    }
+
+    /// One usage line's group, contribution and time.
+    static func decodeLine(_ line: ArraySlice<UInt8>) -> (Group, UsageTotals.Entry, Int64)? {
+        guard let object = try? JSONValue.parse(Array(line)), object["kind"] == "usage",
+            let time = object["timestamp"]?.stringValue.flatMap(Self.unixSeconds)
+        else { return nil }
+        let group = Group(
+            model: object["model"]?.stringValue ?? "none",
+            provider: object["gen_ai.provider.name"]?.stringValue ?? "none",
+            taskType: object["task_type"]?.stringValue ?? "none",
+            client: object["client"]?.stringValue ?? "default"
+        )
+        var usage: Usage?
+        if let input = object["gen_ai.usage.input_tokens"]?.intValue, let output = object["gen_ai.usage.output_tokens"]?.intValue {
+            usage = Usage(
+                inputTokens: input,
+                outputTokens: output,
+                cachedInputTokens: object["gen_ai.usage.cache_read.input_tokens"]?.intValue ?? 0,
+                reasoningTokens: object["gen_ai.usage.reasoning.output_tokens"]?.intValue ?? 0
+            )
+        }
+        var cost: Money?
+        if case .number(let number)? = object["cost"] { cost = Money(parsing: number.literal) }
+        let entry = UsageTotals.Entry(
+            failed: object["outcome"]?.stringValue != "success",
+            usage: usage,
+            cost: cost,
+            currency: object["currency"]?.stringValue,
+            latencyMilliseconds: object["latency_ms"]?.doubleValue ?? 0
+        )
+        return (group, entry, time)
+    }
+
+    /// Unix seconds of a usage line's `2026-11-27T03:07:26.495Z`.
+    static func unixSeconds(_ timestamp: String) -> Int64? {
+        let digits = Array(timestamp.utf8)
+        guard digits.count >= 20 else { return nil }
+        func number(_ range: Range<Int>) -> Int64? {
+            var value: Int64 = 0
+            for index in range {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(digits[index]) else { return nil }
+                value = value * 10 + Int64(digits[index] - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
+            let minute = number(14..<16), let second = number(17..<19)
+        else { return nil }
+        return QuotaLedger.daysSinceEpoch(year: year, month: month, day: day) * QuotaLedger.secondsPerDay + hour * 3600 + minute * 60 + second
+    }
+}

@@ -1,0 +1,97 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Translate
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Sums over a set of requests: counts, tokens, cost per currency and a latency histogram.
+struct UsageTotals: Sendable {
+    var requests = 0
+    var errors = 0
+    var inputTokens = 0
+    var outputTokens = 0
+    var cachedInputTokens = 0
+    var reasoningTokens = 0
+    /// Exact sums per currency (`USD`, `CNY`).
+    var costs: [String: Money] = [:]
+    /// Requests whose model has no price: their cost is unknown, not zero.
+    var unpriced = 0
+    var latency = LatencyHistogram()
+
+    /// One request's contribution.
+    struct Entry: Sendable {
+        var failed: Bool
+        var usage: Usage?
+        var cost: Money?
+        var currency: String?
+        var latencyMilliseconds: Double
+    }
+
+    mutating func add(_ entry: Entry) {
+        self.requests += 1
+        if entry.failed { self.errors += 1 }
+        if let usage = entry.usage {
+            self.inputTokens += usage.inputTokens
+            self.outputTokens += usage.outputTokens
+            self.cachedInputTokens += usage.cachedInputTokens
+            self.reasoningTokens += usage.reasoningTokens
+        }
+        if let cost = entry.cost, let currency = entry.currency {
+            self.costs[currency] = (self.costs[currency] ?? Money(picos: 0)) + cost
+        } else if entry.usage != nil {
+            self.unpriced += 1
+        }
+        self.latency.record(milliseconds: entry.latencyMilliseconds)
+    }
+
+    mutating func merge(_ other: UsageTotals) {
+        self.requests += other.requests
+        self.errors += other.errors
+        self.inputTokens += other.inputTokens
+        self.outputTokens += other.outputTokens
+        self.cachedInputTokens += other.cachedInputTokens
+        self.reasoningTokens += other.reasoningTokens
+        for (currency, cost) in other.costs { self.costs[currency] = (self.costs[currency] ?? Money(picos: 0)) + cost }
+        self.unpriced += other.unpriced
+        self.latency.merge(other.latency)
+    }
+}
+
+/// Latencies in logarithmic buckets, eight per doubling from 1 ms: a percentile read back is
+/// the upper bound of its bucket, at most 9 % above the true value. Sparse, so a group that saw
+/// a few distinct latencies costs a few entries.
+struct LatencyHistogram: Sendable {
+    static let bucketsPerDoubling = 8.0
+    private(set) var counts: [Int: Int] = [:]
+    private(set) var count = 0
+
+    mutating func record(milliseconds: Double) {
+        let bucket = milliseconds <= 1 ? 0 : Int((Self.bucketsPerDoubling * log2(milliseconds)).rounded(.up))
+        self.counts[bucket, default: 0] += 1
+        self.count += 1
+    }
+
+    mutating func merge(_ other: LatencyHistogram) {
+        for (bucket, count) in other.counts { self.counts[bucket, default: 0] += count }
+        self.count += other.count
+    }
+
+    /// The latency (ms) at or below which `fraction` of the requests completed; `nil` when empty.
+    func percentile(_ fraction: Double) -> Double? {
+        guard self.count > 0 else { return nil }
+        let rank = max(1, Int((fraction * Double(self.count)).rounded(.up)))
+        var seen = 0
+        for bucket in self.counts.keys.sorted() {
+            seen += self.counts[bucket]!
+            if seen >= rank { return (exp2(Double(bucket) / Self.bucketsPerDoubling) * 1000).rounded() / 1000 }
+        }
+        return nil
+    }
+}
