@@ -18,3 +18,6 @@ swift test --skip-build
 
 echo "== end-to-end (official SDKs against the built binary)" >&2
 SIDECAR_BIN="$PWD/.build/debug/llm-sidecar" python3 -m pytest -q -p no:cacheprovider Tests/e2e
+
+echo "== deployment files (k8s/, Dockerfile, deploy/)" >&2
+SIDECAR_BIN="$PWD/.build/debug/llm-sidecar" scripts/check-deploy.sh

@@ -234,10 +234,6 @@ def sidecar_binary() -> Path | None:
     return max(builds, key=lambda b: b.stat().st_mtime) if builds else None
 
 
-# Keys the Kubernetes configuration uses that a binary built before they landed does not know.
-NEW_KEYS = ("metrics", "shutdown_delay", "drain_timeout", "labels")
-
-
 @pytest.mark.skipif(sidecar_binary() is None, reason="no llm-sidecar build in .build (and no SIDECAR_BIN)")
 def test_sidecar_accepts_the_kubernetes_config():
     binary = sidecar_binary()
@@ -248,7 +244,4 @@ def test_sidecar_accepts_the_kubernetes_config():
         env={key: value for key, value in os.environ.items() if key != "SIDECAR_CONFIG"},
     )
     output = result.stdout + result.stderr
-    unknown = re.findall(r"unknown field '([^']+)'", output)
-    if result.returncode != 0 and unknown and set(unknown) <= set(NEW_KEYS):
-        pytest.xfail(f"{binary} predates {', '.join(sorted(set(unknown)))}")
     assert result.returncode == 0, output
