@@ -7,12 +7,14 @@ plain reverse proxy in front of it (the floor any proxy is measured against), th
 (POST /v1/chat/completions, one wrk thread) at 1, 16 and 64 connections and reports:
 
   * latency p50/p99 and the latency each proxy *adds* over the direct call,
+  * the same through the sidecar's Anthropic and Gemini dialects (the upstream answers their
+    native JSON), so the difference to the OpenAI passthrough is the translation's cost,
   * requests per second and CPU time per 1,000 requests of the proxy process,
   * RSS idle, peak under load, and after load,
   * start-up time: exec to the first proxied chat completion answered.
 
 Results print as a table and are written as JSON to bench-results/<UTC timestamp>.json
-(see README, "Benchmarks"). Usage:
+(see Benchmarks/README.md). Usage:
 
     scripts/bench.sh [--duration 5] [--connections 1,16,64] [--litellm]
 """
@@ -25,6 +27,7 @@ import datetime
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -38,13 +41,28 @@ from pathlib import Path
 import streaming
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAT_BODY = json.dumps({"model": "bench-model", "messages": [{"role": "user", "content": "Say hello"}]})
+# Every target gets the same bearer token; LiteLLM refuses to start without a strong master key.
+API_KEY = "sk-bench-" + secrets.token_hex(24)
 COMPLETION = json.dumps({
     "id": "chatcmpl-bench", "object": "chat.completion", "created": 1, "model": "bench-model",
     "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello! How can I help you today?"},
                  "logprobs": None, "finish_reason": "stop"}],
     "usage": {"prompt_tokens": 9, "completion_tokens": 9, "total_tokens": 18},
 }, separators=(",", ":"))
+# The same answer in the native formats of the translating dialects measured.
+ANTHROPIC_MESSAGE = json.dumps({
+    "id": "msg_bench", "type": "message", "role": "assistant", "model": "bench-claude",
+    "content": [{"type": "text", "text": "Hello! How can I help you today?"}],
+    "stop_reason": "end_turn", "stop_sequence": None, "usage": {"input_tokens": 9, "output_tokens": 9},
+}, separators=(",", ":"))
+GEMINI_ANSWER = json.dumps({
+    "candidates": [{"content": {"role": "model", "parts": [{"text": "Hello! How can I help you today?"}]},
+                    "finishReason": "STOP", "index": 0}],
+    "usageMetadata": {"promptTokenCount": 9, "candidatesTokenCount": 9, "totalTokenCount": 18},
+    "modelVersion": "bench-gemini", "responseId": "bench",
+}, separators=(",", ":"))
+# Sidecar model name → the dialect it is served through (the providers in `start_sidecar`).
+TRANSLATED_MODELS = {"anthropic": "bench-claude", "gemini": "bench-gemini"}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -54,9 +72,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def post_chat(port: int, timeout: float = 2) -> bool:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/chat/completions", data=CHAT_BODY.encode(),
-                                     headers={"Content-Type": "application/json", "Authorization": "Bearer bench"})
+def chat_body(model: str) -> str:
+    return json.dumps({"model": model, "messages": [{"role": "user", "content": "Say hello"}]})
+
+
+def post_chat(port: int, model: str = "bench-model", timeout: float = 2) -> bool:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/chat/completions", data=chat_body(model).encode(),
+                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {API_KEY}"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status == 200
@@ -64,11 +86,11 @@ def post_chat(port: int, timeout: float = 2) -> bool:
         return False
 
 
-def wait_until_serving(port: int, deadline_s: float) -> float:
+def wait_until_serving(port: int, deadline_s: float, model: str = "bench-model") -> float:
     """Seconds until a chat completion through `port` succeeds."""
     start = time.monotonic()
     while time.monotonic() - start < deadline_s:
-        if post_chat(port, timeout=1):
+        if post_chat(port, model, timeout=1):
             return time.monotonic() - start
         time.sleep(0.002)
     raise RuntimeError(f"nothing served on port {port} after {deadline_s}s")
@@ -105,10 +127,12 @@ def cpu_seconds(pid: int) -> float:
 
 
 class Target:
-    def __init__(self, name: str, port: int, process: subprocess.Popen | None):
-        self.name, self.port, self.process = name, port, process
+    def __init__(self, name: str, port: int, process: subprocess.Popen | None, model: str = "bench-model"):
+        self.name, self.port, self.process, self.model = name, port, process, model
         self.stream_port: int | None = None
         self.stream_process: subprocess.Popen | None = None
+        self.connections: list[int] | None = None  # None: every --connections count
+        self.duration: int | None = None  # None: --duration
 
     @property
     def pid(self) -> int | None:
@@ -138,10 +162,12 @@ http {{
 
 def start_upstream(directory: Path) -> Target:
     port = free_port()
-    body = COMPLETION.replace("'", "\\'")
-    process = start_nginx(directory, "upstream", [f"""
-        listen 127.0.0.1:{port};
-        location / {{ default_type application/json; return 200 '{body}'; }}"""])
+    answers = {"/anthropic/": ANTHROPIC_MESSAGE, "/gemini/": GEMINI_ANSWER, "/": COMPLETION}
+    locations = ""
+    for path, body in answers.items():
+        quoted = body.replace("'", "\\'")
+        locations += f"location {path} {{ default_type application/json; return 200 '{quoted}'; }} "
+    process = start_nginx(directory, "upstream", [f"listen 127.0.0.1:{port}; {locations}"])
     wait_until_serving(port, 10)
     return Target("direct", port, process)
 
@@ -188,6 +214,14 @@ providers:
   streams:
     dialect: openai-compatible
     base_url: http://127.0.0.1:{stream_upstream}/v1
+  anthropic:
+    dialect: anthropic
+    base_url: http://127.0.0.1:{upstream}/anthropic
+    api_key_env: BENCH_API_KEY
+  gemini:
+    dialect: gemini
+    base_url: http://127.0.0.1:{upstream}/gemini
+    api_key_env: BENCH_API_KEY
 models:
   "*":
     provider: bench
@@ -196,19 +230,39 @@ models:
     provider: streams
   idle:
     provider: streams
+  {TRANSLATED_MODELS["anthropic"]}:
+    provider: anthropic
+    price: {{ input: 0.28, output: 0.42 }}
+  {TRANSLATED_MODELS["gemini"]}:
+    provider: gemini
+    price: {{ input: 0.28, output: 0.42 }}
 usage:
   sink: {directory}/usage.jsonl
 log:
   level: warning
 """ + (f"server:\n  event_loop_threads: {threads}\n" if threads else ""))
-    process = subprocess.Popen([str(binary), "serve", "--config", str(config)], stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([str(binary), "serve", "--config", str(config)], stderr=subprocess.DEVNULL,
+                               env=dict(os.environ, BENCH_API_KEY="bench"))
     startup = wait_until_serving(port, 10)
     target = Target("sidecar", port, process)
     target.stream_port = port
     return target, startup
 
 
-def start_litellm(directory: Path, upstream: int) -> tuple[Target, float]:
+def translating_targets(sidecar: Target) -> list[Target]:
+    """The sidecar process again, asked for models it serves through translating dialects."""
+    targets = []
+    for dialect, model in TRANSLATED_MODELS.items():
+        wait_until_serving(sidecar.port, 10, model)
+        targets.append(Target(f"sidecar-{dialect}", sidecar.port, sidecar.process, model))
+    return targets
+
+
+def start_litellm(directory: Path, upstream: int, connections: list[int], duration: int) -> tuple[Target, float]:
+    """LiteLLM's proxy calling the same upstream as an OpenAI-compatible provider, with no
+    database and nothing fetched from the network (the cost map is the bundled copy)."""
+    if not shutil.which("litellm"):
+        sys.exit("litellm is missing: run scripts/bootstrap.sh --bench")
     port = free_port()
     config = directory / "litellm.yaml"
     config.write_text(f"""
@@ -216,20 +270,28 @@ model_list:
   - model_name: bench-model
     litellm_params: {{ model: openai/bench-model, api_base: "http://127.0.0.1:{upstream}/v1", api_key: bench }}
 litellm_settings: {{ telemetry: false }}
+general_settings: {{ master_key: {API_KEY} }}
 """)
-    environment = dict(os.environ, LITELLM_LOG="ERROR", LITELLM_TELEMETRY="False")
+    environment = dict(os.environ, LITELLM_LOG="ERROR", LITELLM_TELEMETRY="False", LITELLM_LOCAL_MODEL_COST_MAP="True")
     process = subprocess.Popen(["litellm", "--config", str(config), "--port", str(port), "--num_workers", "1"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment)
     startup = wait_until_serving(port, 180)
-    return Target("litellm", port, process), startup
+    target = Target("litellm", port, process)
+    # About 50 requests/s whatever the load, so short runs at few connections say all there is.
+    target.connections = [count for count in connections if count <= 16]
+    target.duration = duration
+    return target, startup
 
 
-WRK_SCRIPT = """
+def write_wrk_script(directory: Path, model: str) -> Path:
+    script = directory / f"post-{model}.lua"
+    script.write_text(f"""
 wrk.method = "POST"
-wrk.body = [[%s]]
+wrk.body = [[{chat_body(model)}]]
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer bench"
-""" % CHAT_BODY
+wrk.headers["Authorization"] = "Bearer {API_KEY}"
+""")
+    return script
 
 
 def to_microseconds(text: str) -> float:
@@ -264,6 +326,8 @@ def run_wrk(target: Target, connections: int, duration: int, script: Path) -> di
         raise RuntimeError(f"wrk against {target.name} failed:\n{output}")
     requests = int(re.search(r"(\d+) requests in", output).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if errors:  # error answers are cheap, so they would flatter the figures
+        print(f"warning: {target.name} answered {errors.group(1)} of {requests} requests with an error", file=sys.stderr)
     return {
         "connections": connections,
         "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
@@ -281,6 +345,7 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
     parser.add_argument("--connections", default="1,16,64", help="comma-separated connection counts")
     parser.add_argument("--litellm", action="store_true", help="also measure LiteLLM (pip install -r Benchmarks/requirements.txt)")
+    parser.add_argument("--litellm-duration", type=int, default=3, help="seconds per wrk run against LiteLLM (default 3)")
     parser.add_argument("--binary", type=Path, default=ROOT / ".build/release/llm-sidecar")
     parser.add_argument("--threads", type=int, help="the sidecar's server.event_loop_threads (default: its configuration default)")
     parser.add_argument("--idle-streams", default="1000,5000", help="counts of concurrent idle streams to hold open (empty: skip)")
@@ -303,21 +368,21 @@ def main() -> int:
         targets = [upstream, start_nginx_proxy(directory, upstream.port, stream_upstream.port)]
         sidecar, startup = start_sidecar(directory, upstream.port, stream_upstream.port, arguments.binary, arguments.threads)
         targets.append(sidecar)
+        targets += translating_targets(sidecar)
         results["sidecar_startup_ms"] = round(startup * 1000, 1)
         if arguments.litellm:
-            litellm, litellm_startup = start_litellm(directory, upstream.port)
+            litellm, litellm_startup = start_litellm(directory, upstream.port, connection_counts, arguments.litellm_duration)
             targets.append(litellm)
             results["litellm_startup_ms"] = round(litellm_startup * 1000, 1)
-        script = directory / "post.lua"
-        script.write_text(WRK_SCRIPT)
         try:
             for target in targets:
                 time.sleep(0.5)
+                script = write_wrk_script(directory, target.model)
                 entry = {"idle_rss_mb": round(rss_mb(target.pid), 1) if target.pid else None, "runs": []}
-                for connections in connection_counts:
+                for connections in target.connections or connection_counts:
                     subprocess.run(["wrk", "-t1", "-c4", "-d1s", "-s", str(script), f"http://127.0.0.1:{target.port}/v1/chat/completions"],
                                    capture_output=True, check=True)  # warm-up
-                    entry["runs"].append(run_wrk(target, connections, arguments.duration, script))
+                    entry["runs"].append(run_wrk(target, connections, target.duration or arguments.duration, script))
                 time.sleep(2)
                 entry["after_load_rss_mb"] = round(rss_mb(target.pid), 1) if target.pid else None
                 if target.stream_port:
@@ -334,6 +399,8 @@ def main() -> int:
                         process.terminate()
                         process.wait(timeout=10)
     add_ratios(results)
+    add_translation_costs(results)
+    add_litellm_comparison(results)
     add_streaming_ratios(results)
     print_table(results)
     arguments.output.mkdir(exist_ok=True)
@@ -358,6 +425,29 @@ def add_ratios(results: dict) -> None:
             run["throughput_vs_direct"] = round(run["requests_per_second"] / base["requests_per_second"], 3)
 
 
+def add_translation_costs(results: dict) -> None:
+    """What translating to another dialect costs over the sidecar's OpenAI passthrough."""
+    passthrough = {run["connections"]: run for run in results["targets"]["sidecar"]["runs"]}
+    for dialect in TRANSLATED_MODELS:
+        for run in results["targets"][f"sidecar-{dialect}"]["runs"]:
+            base = passthrough[run["connections"]]
+            run["translation_p50_us"] = round(run["p50_us"] - base["p50_us"], 1)
+            run["throughput_vs_passthrough"] = round(run["requests_per_second"] / base["requests_per_second"], 3)
+            run["cpu_ms_per_1000_vs_passthrough"] = round(run["cpu_ms_per_1000_requests"] - base["cpu_ms_per_1000_requests"], 2)
+
+
+def add_litellm_comparison(results: dict) -> None:
+    """The sidecar's throughput and added latency as multiples of LiteLLM's."""
+    if "litellm" not in results["targets"]:
+        return
+    sidecar = {run["connections"]: run for run in results["targets"]["sidecar"]["runs"]}
+    results["sidecar_vs_litellm"] = [{
+        "connections": run["connections"],
+        "throughput_multiple": round(sidecar[run["connections"]]["requests_per_second"] / run["requests_per_second"], 1),
+        "litellm_added_p50_multiple": round(run["added_p50_us"] / sidecar[run["connections"]]["added_p50_us"], 1),
+    } for run in results["targets"]["litellm"]["runs"] if sidecar.get(run["connections"], {}).get("added_p50_us", 0) > 0]
+
+
 def add_streaming_ratios(results: dict) -> None:
     """Time to first token and chunk delay each proxy adds over the direct stream."""
     direct = results["targets"]["direct"].get("streaming")
@@ -368,16 +458,25 @@ def add_streaming_ratios(results: dict) -> None:
 
 
 def print_table(results: dict) -> None:
-    header = f"{'target':<8} {'conns':>5} {'req/s':>9} {'p50 µs':>8} {'p99 µs':>8} {'+p50 µs':>8} {'+p50/ngx':>8} {'rps/ngx':>8} {'cpu ms/1k':>9} {'peak MB':>8}"
+    header = f"{'target':<17} {'conns':>5} {'req/s':>9} {'p50 µs':>8} {'p99 µs':>8} {'+p50 µs':>8} {'+p50/ngx':>8} {'rps/ngx':>8} {'cpu ms/1k':>9} {'peak MB':>8}"
     print(header)
     print("-" * len(header))
     for name, entry in results["targets"].items():
         for run in entry["runs"]:
             ratio = run["added_p50_vs_nginx"]
-            print(f"{name:<8} {run['connections']:>5} {run['requests_per_second']:>9.0f} {run['p50_us']:>8.0f} {run['p99_us']:>8.0f} "
+            print(f"{name:<17} {run['connections']:>5} {run['requests_per_second']:>9.0f} {run['p50_us']:>8.0f} {run['p99_us']:>8.0f} "
                   f"{run['added_p50_us']:>8.0f} {ratio if ratio is not None else '-':>8} {run['throughput_vs_nginx']:>8.3f} "
                   f"{run['cpu_ms_per_1000_requests'] if run['cpu_ms_per_1000_requests'] is not None else '-':>9} "
                   f"{run['peak_rss_mb'] if run['peak_rss_mb'] is not None else '-':>8}")
+    print()
+    for dialect in TRANSLATED_MODELS:
+        for run in results["targets"][f"sidecar-{dialect}"]["runs"]:
+            print(f"translation to {dialect}, {run['connections']} connections: {run['translation_p50_us']:+.0f} µs p50, "
+                  f"{run['throughput_vs_passthrough']:.0%} of the passthrough's requests/s, "
+                  f"{run['cpu_ms_per_1000_vs_passthrough']:+.1f} CPU ms per 1,000 requests")
+    for comparison in results.get("sidecar_vs_litellm", []):
+        print(f"sidecar vs LiteLLM, {comparison['connections']} connections: {comparison['throughput_multiple']}× the requests/s, "
+              f"LiteLLM adds {comparison['litellm_added_p50_multiple']}× the latency the sidecar adds (p50)")
     print()
     for name, entry in results["targets"].items():
         if entry["idle_rss_mb"] is not None:

@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
 # Builds the sidecar in release mode and runs the side-by-side benchmark (Benchmarks/run.py):
-# direct call vs nginx vs llm-sidecar (add --litellm for the Python peer). Not part of the tests.
+# direct call vs nginx vs llm-sidecar, through its OpenAI, Anthropic and Gemini dialects (add
+# --litellm for the Python peer). Not part of the tests.
+#
+# With --micro it runs the translation micro-benchmarks instead (Benchmarks/Package.swift, time and
+# allocations per request and per stream chunk); what follows --micro goes to the benchmark
+# plugin, e.g. `--micro baseline update main`, `--micro baseline compare main`, `--micro thresholds check`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--micro" ]; then
+    shift
+    scripts/bootstrap.sh
+    cd Benchmarks
+    exec swift package --allow-writing-to-package-directory benchmark "$@"
+fi
 scripts/bootstrap.sh --bench
 swift build -c release --static-swift-stdlib --product llm-sidecar
 exec python3 Benchmarks/run.py "$@"
