@@ -52,7 +52,7 @@ import Translate
         let keys = [
             ProviderConfiguration.allowedKeys, ModelEntry.allowedKeys, ModelEntry.deploymentKeys, SidecarConfiguration.topLevelKeys,
             ResilienceSettings.allKeys, SidecarConfiguration.serverKeys, SidecarConfiguration.usageKeys, QuotaSettings.keys,
-            QuotaSettings.limitKeys,
+            QuotaSettings.limitKeys, ClientSettings.keys,
         ]
         for key in keys.reduce(Set(), { $0.union($1) }) {
             #expect(text.contains(key), "sidecar.yaml does not document '\(key)'")
@@ -63,7 +63,7 @@ import Translate
         let configuration = try self.parse(Self.minimal, environment: ["DEEPSEEK_API_KEY": " sk-test \n"])
         let provider = try #require(configuration.providers["deepseek"])
         #expect(provider.baseURL == "https://api.deepseek.com")
-        #expect(provider.apiKey?.value == "sk-test")
+        #expect(provider.apiKeys.map(\.value) == ["sk-test"])
         #expect(provider.connectTimeout == .seconds(10))
         #expect(provider.timeout == .seconds(600))
         #expect(configuration.listen.description == "127.0.0.1:8080")
@@ -84,7 +84,7 @@ import Translate
         try "sk-from-file\n".write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let yaml = Self.minimal.replacingOccurrences(of: "api_key_env: DEEPSEEK_API_KEY", with: "api_key_file: \(path)")
-        #expect(try self.parse(yaml).providers["deepseek"]?.apiKey?.value == "sk-from-file")
+        #expect(try self.parse(yaml).providers["deepseek"]?.apiKeys.map(\.value) == ["sk-from-file"])
     }
 
     @Test func secretsNeverPrint() {

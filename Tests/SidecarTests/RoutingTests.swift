@@ -192,7 +192,8 @@ import Translate
         let configuration = try SidecarConfiguration.parse(yaml: Self.configuration, file: "test.yaml", environment: ["KEY": "sk-test"])
         let upstream = ScriptedUpstream()
         let store = RuntimeStore(RuntimeSnapshot(configuration: configuration, network: upstream))
-        let checker = HealthChecker(store: store, logger: testLogger)
+        let audit = LineRecorder()
+        let checker = HealthChecker(store: store, logger: testLogger, audit: AuditLog(write: audit.write))
         for _ in 0..<2 {
             upstream.enqueue(.json(status: 503, body: Self.serverError), url: "alpha")
             upstream.enqueue(.json(status: 401, body: Self.serverError), url: "beta")
@@ -211,6 +212,8 @@ import Translate
         #expect(states["alpha/coder"] == .open)
         #expect(states["beta/chat-beta"] == .open)
         #expect(states["gamma/deepseek-chat"] == .closed, "a rate limit is not ill health")
+        let changes = audit.objects.filter { $0["event"] == "breaker_changed" }.compactMap { $0["deployment"]?.stringValue }
+        #expect(changes.sorted() == ["alpha/chat-alpha", "alpha/coder", "beta/chat-beta"])
         await checker.checkAll()
         #expect(upstream.requests.count == 7, "only gamma is checked while the others are open")
     }

@@ -100,6 +100,20 @@ final class RecordingUsageSink: UsageSink {
     }
 }
 
+/// Collects written lines (audit lines) in memory.
+final class LineRecorder: Sendable {
+    private let recorded = Mutex<[[UInt8]]>([])
+
+    func write(_ line: [UInt8]) {
+        self.recorded.withLock { $0.append(line) }
+    }
+
+    var lines: [[UInt8]] { self.recorded.withLock { $0 } }
+
+    /// The lines parsed as JSON.
+    var objects: [JSONValue] { self.lines.compactMap { try? JSONValue.parse($0) } }
+}
+
 /// A one-shot signal a test opens to let a server handler continue.
 final class Gate: Sendable {
     private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))

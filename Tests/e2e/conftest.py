@@ -39,12 +39,15 @@ class Emulator:
         "gemini": "/gemini",
         "custom": "/custom/v1",
     }
+    # Sentinel keys: the emulator is started with them and the sidecar gets them, and at the
+    # end of the session every log, usage and audit line, error body and /metrics scrape is
+    # searched for them (see `_no_secret_leaks`).
     KEYS = {
-        "openai": "test-openai-key",
-        "deepseek": "test-deepseek-key",
-        "dashscope": "test-dashscope-key",
-        "anthropic": "test-anthropic-key",
-        "gemini": "test-gemini-key",
+        "openai": "sk-SENTINEL-openai-9d2f6c1a4b7e8053",
+        "deepseek": "sk-SENTINEL-deepseek-51be07c94d2a63f8",
+        "dashscope": "sk-SENTINEL-dashscope-a70c3e915fd2b864",
+        "anthropic": "sk-ant-SENTINEL-anthropic-2b8e61d0c97f4a35",
+        "gemini": "AIzaSENTINEL-gemini-6f04d9b2e18c7a53",
         "custom": "no-key-needed",
     }
 
@@ -91,8 +94,9 @@ class Emulator:
 
 @contextlib.contextmanager
 def launch_emulator(*options: str) -> Iterator[Emulator]:
-    """Runs `python3 -m emulator --port 0 OPTIONS...` until the block ends."""
-    process = subprocess.Popen([sys.executable, "-m", "emulator", "--port", "0", *options], cwd=E2E_DIR,
+    """Runs `python3 -m emulator --port 0 OPTIONS...` with the sentinel keys until the block ends."""
+    keys = [f"--key={flavour}={key}" for flavour, key in Emulator.KEYS.items() if flavour != "custom"]
+    process = subprocess.Popen([sys.executable, "-m", "emulator", "--port", "0", *keys, *options], cwd=E2E_DIR,
                                stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
@@ -110,10 +114,32 @@ def launch_emulator(*options: str) -> Iterator[Emulator]:
             process.wait()
 
 
+SENTINELS = [key for flavour, key in Emulator.KEYS.items() if flavour != "custom"]
+
+
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
     with launch_emulator() as running:
         yield running
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_secret_leaks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """After the whole session: no sentinel key or client token in any file the sidecars wrote
+    (stderr logs, usage and audit lines, /metrics scrapes saved at stop) or any error body a
+    client received."""
+    import sidecar
+
+    yield
+    leaks = []
+    secrets = SENTINELS + sidecar.CLIENT_SENTINELS
+    for path in tmp_path_factory.getbasetemp().rglob("*"):
+        if path.is_file() and path.suffix in {".jsonl", ".stderr", ".txt", ".json", ""}:
+            text = path.read_text(errors="replace")
+            leaks += [f"{path}: {secret[:18]}…" for secret in secrets if secret in text]
+    for body in sidecar.ERROR_BODIES:
+        leaks += [f"error body: {secret[:18]}…" for secret in secrets if secret in body]
+    assert not leaks, "secrets leaked:\n" + "\n".join(leaks)
 
 
 @pytest.fixture(autouse=True)

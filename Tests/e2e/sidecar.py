@@ -16,10 +16,21 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openai
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-CLIENT_KEY = "client-key-that-must-not-be-forwarded"
+CLIENT_KEY = "sk-SENTINEL-client-key-that-must-not-be-forwarded"
+# Client tokens the tests use, searched for in every output at the end of the session.
+CLIENT_SENTINELS = [CLIENT_KEY]
+# Every error body a client of a SidecarProcess received (status ≥ 400), for the same search.
+ERROR_BODIES: list[str] = []
+
+
+def _keep_error_body(response: httpx.Response) -> None:
+    if response.status_code >= 400:
+        response.read()
+        ERROR_BODIES.append(response.text)
 
 
 def binary() -> Path:
@@ -165,12 +176,21 @@ class SidecarProcess:
     def client(self, **options: Any) -> openai.OpenAI:
         """The official SDK pointed at the sidecar, retries off so faults surface as they are."""
         options.setdefault("max_retries", 0)
-        return openai.OpenAI(base_url=self.base_url + "/v1", api_key=CLIENT_KEY, **options)
+        options.setdefault("api_key", CLIENT_KEY)
+        http = httpx.Client(timeout=options.get("timeout", 600), event_hooks={"response": [_keep_error_body]})
+        return openai.OpenAI(base_url=self.base_url + "/v1", http_client=http, **options)
 
-    def usage_lines(self) -> list[dict[str, Any]]:
+    def _lines(self) -> list[dict[str, Any]]:
         if not self.usage_path.exists():
             return []
         return [json.loads(line) for line in self.usage_path.read_text().splitlines() if line]
+
+    def usage_lines(self) -> list[dict[str, Any]]:
+        """The usage lines written so far (audit lines share the file; they are left out)."""
+        return [line for line in self._lines() if line["kind"] == "usage"]
+
+    def audit_lines(self) -> list[dict[str, Any]]:
+        return [line for line in self._lines() if line["kind"] == "audit"]
 
     def wait_for_usage_lines(self, count: int, timeout: float = 5) -> list[dict[str, Any]]:
         """The usage lines once there are at least `count` (lines are written in 20 ms batches)."""
@@ -203,6 +223,13 @@ class SidecarProcess:
             return error.code, dict(error.headers), json.loads(error.read() or b"null")
 
     def stop(self) -> int:
+        """SIGTERM and wait; the last /metrics scrape is kept beside the logs for the leak scan."""
+        if self.process.poll() is None:
+            try:
+                with urllib.request.urlopen(self.base_url + "/metrics", timeout=5) as response:
+                    (self.directory / "metrics.txt").write_bytes(response.read())
+            except OSError:
+                pass
         self.process.terminate()
         try:
             return self.process.wait(timeout=15)

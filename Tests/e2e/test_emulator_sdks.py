@@ -477,7 +477,7 @@ def test_status_with_a_raw_text_body(emulator: Emulator) -> None:
 
 def test_openai_invalid_json_body_is_400_in_openai_shape(emulator: Emulator) -> None:
     response = httpx2.post(emulator.base_url("openai") + "/chat/completions", content=b"{not json",
-                           headers={"Authorization": "Bearer test-openai-key", "Content-Type": "application/json"})
+                           headers={"Authorization": "Bearer " + emulator.key("openai"), "Content-Type": "application/json"})
 
     assert response.status_code == 400
     assert set(response.json()["error"]) == {"message", "type", "param", "code"}

@@ -30,6 +30,7 @@ struct ServeCommand: ParsableCommand {
         var configuration = try CheckConfigCommand.loadOrExit(path: path)
         if let listen = self.listen {
             guard let address = ListenAddress(listen) else { throw ValidationError("--listen must be HOST:PORT, not '\(listen)'") }
+            if let problem = configuration.exposureProblem(of: address) { throw ValidationError("--listen: \(problem)") }
             configuration.listen = address
         }
         // Swift concurrency runs on NIO's event loops, so a request never hops between the

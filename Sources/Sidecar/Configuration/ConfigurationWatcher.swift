@@ -8,6 +8,7 @@
 import Logging
 import ServiceLifecycle
 import Synchronization
+import Translate
 import UnixSignals
 
 #if canImport(Glibc)
@@ -26,17 +27,19 @@ final class ConfigurationWatcher: Service, Sendable {
     private let store: RuntimeStore
     private let network: any UpstreamClient
     private let metrics: SidecarMetrics
+    private let audit: AuditLog
     private let logger: Logger
     /// The identities of the watched files as last seen; also serialises reloads.
     private let seen: Mutex<[String: FileIdentity?]>
 
     static let interval: Duration = .seconds(1)
 
-    init(path: String, store: RuntimeStore, network: any UpstreamClient, metrics: SidecarMetrics, logger: Logger) {
+    init(path: String, store: RuntimeStore, network: any UpstreamClient, metrics: SidecarMetrics, audit: AuditLog, logger: Logger) {
         self.path = path
         self.store = store
         self.network = network
         self.metrics = metrics
+        self.audit = audit
         self.logger = logger
         self.seen = Mutex(Self.identities(of: Self.watchedFiles(path, store.current.configuration)))
     }
@@ -77,6 +80,7 @@ final class ConfigurationWatcher: Service, Sendable {
             } catch {
                 seen = Self.identities(of: Self.watchedFiles(self.path, previous.configuration))
                 self.metrics.configurationReloaded(applied: false)
+                self.audit.record("config_rejected", ["reason": .string(reason), "file": .string(self.path), "error": .string("\(error)")])
                 self.logger.error(
                     "configuration reload rejected; the previous configuration keeps serving",
                     metadata: ["reason": "\(reason)", "error": "\(error)"]
@@ -87,6 +91,20 @@ final class ConfigurationWatcher: Service, Sendable {
             self.store.replace(with: RuntimeSnapshot(configuration: configuration, network: self.network, registry: previous.registry))
             self.metrics.configurationReloaded(applied: true)
             let changes = configuration.changes(since: previous.configuration)
+            var fields = configuration.auditFields(path: self.path)
+            fields["reason"] = .string(reason)
+            fields["changes"] = .array(changes.applied.map(JSONValue.string))
+            self.audit.record("config_reloaded", fields)
+            for provider in configuration.providers.values.sorted(by: { $0.name < $1.name })
+            where previous.configuration.providers[provider.name].map({ $0.apiKeys != provider.apiKeys }) ?? false {
+                self.audit.record(
+                    "keys_changed",
+                    [
+                        "provider": .string(provider.name), "sources": .array(provider.keySources.map { .string($0.hint) }),
+                        "keys": .number(JSONNumber(provider.apiKeys.count)),
+                    ]
+                )
+            }
             self.logger.notice(
                 "configuration reloaded",
                 metadata: [
@@ -103,8 +121,8 @@ final class ConfigurationWatcher: Service, Sendable {
 
     /// The configuration file and every key file it names.
     private static func watchedFiles(_ path: String, _ configuration: SidecarConfiguration) -> [String] {
-        let keyFiles = configuration.providers.values.compactMap { provider -> String? in
-            if case .file(let file) = provider.keySource { return file }
+        let keyFiles = configuration.providers.values.flatMap(\.keySources).compactMap { source -> String? in
+            if case .file(let file) = source { return file }
             return nil
         }
         return [path] + keyFiles.sorted()

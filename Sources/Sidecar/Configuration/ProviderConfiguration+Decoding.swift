@@ -11,6 +11,7 @@ import Translate
 extension ProviderConfiguration {
     static let allowedKeys: Set<String> = [
         "dialect", "base_url", "api_key_env", "api_key_file", "headers", "connect_timeout", "timeout", "first_byte_timeout", "idle_timeout", "proxy",
+        "allow_http",
         "stream_options", "word_delay", "anthropic_version", "anthropic_beta", "default_max_tokens", "api_version",
     ]
 
@@ -42,8 +43,8 @@ extension ProviderConfiguration {
             name: name,
             dialect: .openAI,
             baseURL: "",
-            keySource: .none,
-            apiKey: nil,
+            keySources: [],
+            apiKeys: [],
             headers: [],
             connectTimeout: .seconds(10),
             timeout: .seconds(600),
@@ -58,14 +59,15 @@ extension ProviderConfiguration {
             switch key {
             case "dialect": dialect = Self.decodeDialect(child, reader: &reader)
             case "base_url": provider.baseURL = Self.decodeBaseURL(child, reader: &reader) ?? ""
-            case "api_key_env": provider.keySource = reader.string(child).map(KeySource.environment) ?? .none
-            case "api_key_file": provider.keySource = reader.string(child).map(KeySource.file) ?? .none
+            case "api_key_env": provider.keySources += Self.names(child, reader: &reader).map(KeySource.environment)
+            case "api_key_file": provider.keySources += Self.names(child, reader: &reader).map(KeySource.file)
             case "headers": provider.headers = reader.stringMap(child).map { HTTPHeader($0.0, $0.1) }
             case "connect_timeout": provider.connectTimeout = reader.duration(child) ?? provider.connectTimeout
             case "timeout": provider.timeout = reader.duration(child) ?? provider.timeout
             case "first_byte_timeout": provider.firstByteTimeout = reader.duration(child)
             case "idle_timeout": provider.idleTimeout = reader.duration(child)
             case "proxy": provider.proxy = reader.string(child)
+            case "allow_http": provider.allowsHTTP = reader.bool(child) ?? false
             case "stream_options": provider.acceptsStreamOptions = reader.bool(child)
             case "word_delay": provider.demoWordDelay = reader.duration(child) ?? provider.demoWordDelay
             case "anthropic_version": provider.dialectOptions.anthropicVersion = reader.string(child)
@@ -93,8 +95,19 @@ extension ProviderConfiguration {
                 reader.report(child, "only applies to dialect \(names), not \(dialect.rawValue)")
             }
         }
-        provider.apiKey = Self.readKey(provider.keySource, environment: reader.environment)
+        if let child = entries.first(where: { $0.key == "base_url" })?.value, provider.baseURL.hasPrefix("http://"),
+            !provider.keySources.isEmpty, !provider.allowsHTTP, !Self.isLoopback(provider.baseURL)
+        {
+            reader.report(child, "would send the key in clear text: use https://, or set allow_http: true for a trusted network")
+        }
+        provider.apiKeys = provider.keySources.compactMap { Self.readKey($0, environment: reader.environment) }
         return provider
+    }
+
+    /// One name, or a list of names (several keys for one provider, used in turn).
+    private static func names(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> [String] {
+        if case .sequence = value.node.kind { return reader.stringList(value) }
+        return reader.string(value).map { [$0] } ?? []
     }
 
     /// Reports required fields that are absent (a present but invalid field was reported already).
@@ -125,6 +138,12 @@ extension ProviderConfiguration {
         return dialect
     }
 
+    /// Whether an `http://` URL points at this machine (emulators, local model servers).
+    private static func isLoopback(_ url: String) -> Bool {
+        guard let host = URL(string: url)?.host else { return false }
+        return ["localhost", "127.0.0.1", "::1", "[::1]"].contains(host) || host.hasPrefix("127.")
+    }
+
     private static func decodeBaseURL(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> String? {
         guard var text = reader.string(value) else { return nil }
         guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
@@ -139,7 +158,6 @@ extension ProviderConfiguration {
     static func readKey(_ source: KeySource, environment: [String: String]) -> Secret? {
         let raw: String?
         switch source {
-        case .none: raw = nil
         case .environment(let name): raw = environment[name]
         case .file(let path): raw = try? String(contentsOfFile: path, encoding: .utf8)
         }

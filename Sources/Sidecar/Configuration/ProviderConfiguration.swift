@@ -13,9 +13,11 @@ struct ProviderConfiguration: Sendable {
     var dialect: DialectKind
     /// The API base the provider documents, without a trailing slash; the dialect appends paths.
     var baseURL: String
-    var keySource: KeySource
-    /// The key read from ``keySource`` at load time; `nil` when absent or not needed.
-    var apiKey: Secret?
+    /// Where the keys come from: environment variables and files, in configuration order.
+    var keySources: [KeySource]
+    /// The keys read from ``keySources`` at load time (and again on reload), used in turn, one
+    /// request after the other; empty when none is present or none is needed.
+    var apiKeys: [Secret]
     /// Extra headers sent with every request (e.g. `OpenAI-Organization`).
     var headers: [HTTPHeader]
     /// Time allowed to establish the TCP/TLS connection (default 10 s).
@@ -33,17 +35,20 @@ struct ProviderConfiguration: Sendable {
     var acceptsStreamOptions: Bool?
     /// For the built-in `demo` provider: the pause between streamed words (default 20 ms).
     var demoWordDelay: Duration
+    /// Whether a non-loopback `http://` base URL is accepted although keys would cross the
+    /// network in clear text (default no).
+    var allowsHTTP = false
     /// Settings only some dialects read.
     var dialectOptions = DialectOptions()
 
     /// Whether requests can be sent: the configured key is present, or none is configured.
     /// (Validation makes sure providers that require a key configure one.)
-    var isUsable: Bool { self.apiKey != nil || self.keySource.isNone }
+    var isUsable: Bool { !self.apiKeys.isEmpty || self.keySources.isEmpty }
 
     /// Why the provider cannot be used, for error messages and start-up warnings.
     var unusableReason: String? {
         guard !self.isUsable else { return nil }
-        return "provider '\(self.name)' has no API key: \(self.keySource.hint)"
+        return "provider '\(self.name)' has no API key: \(self.keySources.map(\.hint).joined(separator: ", or "))"
     }
 }
 
@@ -84,16 +89,12 @@ struct DialectOptions: Sendable, Hashable {
 
 /// Where a provider's key comes from. Keys are never written in `sidecar.yaml` itself.
 enum KeySource: Sendable, Hashable {
-    case none
     case environment(String)
     case file(String)
-
-    var isNone: Bool { self == .none }
 
     /// How to supply the key, for messages (names the variable or file, never the value).
     var hint: String {
         switch self {
-        case .none: "no key configured (set api_key_env or api_key_file)"
         case .environment(let name): "set the environment variable \(name)"
         case .file(let path): "put the key in the file \(path)"
         }

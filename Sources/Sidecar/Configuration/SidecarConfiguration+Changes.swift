@@ -5,7 +5,18 @@
 //
 //===----------------------------------------------------------------------===//
 
+import Translate
+
 extension SidecarConfiguration {
+    /// What an audit line says about a configuration: its file, fingerprint and size — never a key.
+    func auditFields(path: String) -> JSONObject {
+        [
+            "file": .string(path), "configuration": .string(self.fingerprint),
+            "providers": .number(JSONNumber(self.providers.count)), "models": .number(JSONNumber(self.models.allEntries.count)),
+            "clients": .number(JSONNumber(self.clients.count)),
+        ]
+    }
+
     /// What a reload changed, for logs and audit lines: names only, never a key's value.
     struct Changes: Sendable, Hashable {
         /// Changes that apply from the next request (`model 'x' added`, `key of provider 'y' changed`).
@@ -19,7 +30,7 @@ extension SidecarConfiguration {
         changes.applied += Self.compare("provider", old.providers, self.providers) { old, new in
             var what: [String] = []
             if old.baseURL != new.baseURL || old.dialect != new.dialect { what.append("endpoint") }
-            if old.apiKey != new.apiKey { what.append("key") }
+            if old.apiKeys != new.apiKeys { what.append("keys") }
             if old.connectTimeout != new.connectTimeout || old.timeout != new.timeout || old.firstByteTimeout != new.firstByteTimeout
                 || old.idleTimeout != new.idleTimeout
             {

@@ -10,9 +10,11 @@ import Logging
 
 extension SidecarConfiguration {
     static let topLevelKeys: Set<String> = [
-        "listen", "server", "metrics", "providers", "models", "routes", "resilience", "quotas", "usage", "passthrough", "log",
+        "listen", "server", "metrics", "providers", "models", "routes", "resilience", "clients", "quotas", "usage", "audit", "passthrough", "log",
     ]
-    static let serverKeys: Set<String> = ["max_request_body", "event_loop_threads", "shutdown_delay", "drain_timeout"]
+    static let serverKeys: Set<String> = [
+        "max_request_body", "event_loop_threads", "request_read_timeout", "idle_timeout", "max_streams", "shutdown_delay", "drain_timeout",
+    ]
     static let usageKeys: Set<String> = ["sink", "labels"]
 
     /// Reads and validates the configuration file at `path`.
@@ -55,7 +57,9 @@ extension SidecarConfiguration {
             routes: [:],
             resilience: ResilienceSettings(),
             quotas: QuotaSettings(),
+            clients: [],
             usage: UsageSettings(),
+            auditSink: nil,
             metricsListen: nil,
             passthroughProvider: nil,
             log: LogSettings(),
@@ -74,7 +78,12 @@ extension SidecarConfiguration {
             case "routes": routesValue = value
             case "resilience": configuration.resilience = ResilienceSettings.decode(value, reader: &reader)
             case "quotas": configuration.quotas = QuotaSettings.decode(value, reader: &reader)
+            case "clients": configuration.clients = ClientSettings.decodeAll(value, reader: &reader)
             case "usage": configuration.usage = Self.decodeUsage(value, reader: &reader)
+            case "audit":
+                for (key, child) in reader.mapping(value, allowedKeys: ["sink"]) where key == "sink" {
+                    configuration.auditSink = Self.decodeSink(child, reader: &reader)
+                }
             case "log": configuration.log = Self.decodeLog(value, reader: &reader)
             case "passthrough": configuration.passthroughProvider = Self.decodePassthrough(value, reader: &reader)
             default: break
@@ -92,8 +101,24 @@ extension SidecarConfiguration {
         if let passthrough = configuration.passthroughProvider, configuration.providers[passthrough] == nil {
             reader.report(nil, path: "passthrough.provider", "no provider named '\(passthrough)'")
         }
+        if let problem = configuration.exposureProblem(of: configuration.listen) {
+            reader.report(nil, path: "listen", problem)
+        }
+        let clientNames = Set(configuration.clients.map(\.name))
+        for name in configuration.quotas.clients.keys.sorted()
+        where !clientNames.contains(name) && !(clientNames.isEmpty && name == ClientIdentity.anonymous) {
+            reader.report(nil, path: "quotas.clients.\(name)", "no client named '\(name)' under clients")
+        }
         configuration.warnings = configuration.providers.values.sorted { $0.name < $1.name }.compactMap(\.unusableReason)
         return configuration
+    }
+
+    /// Why serving on `address` would let anyone on the network spend the provider keys: a
+    /// non-loopback address without client tokens.
+    func exposureProblem(of address: ListenAddress) -> String? {
+        let loopback = ["127.0.0.1", "::1", "localhost"].contains(address.host) || address.host.hasPrefix("127.")
+        guard !loopback, self.clients.isEmpty else { return nil }
+        return "\(address) is reachable from other machines: configure client tokens (clients:) before listening beyond loopback"
     }
 
     private static func decodeListen(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> ListenAddress? {
@@ -110,6 +135,9 @@ extension SidecarConfiguration {
         for (key, child) in reader.mapping(value, allowedKeys: Self.serverKeys) {
             switch key {
             case "max_request_body": settings.maxRequestBodyBytes = reader.byteSize(child) ?? settings.maxRequestBodyBytes
+            case "request_read_timeout": settings.requestReadTimeout = reader.duration(child) ?? settings.requestReadTimeout
+            case "idle_timeout": settings.idleTimeout = reader.duration(child) ?? settings.idleTimeout
+            case "max_streams": settings.maxStreams = reader.int(child, in: 1...1_000_000) ?? settings.maxStreams
             case "shutdown_delay": settings.shutdownDelay = reader.duration(child) ?? settings.shutdownDelay
             case "drain_timeout": settings.drainTimeout = reader.duration(child) ?? settings.drainTimeout
             case "event_loop_threads":
@@ -145,14 +173,20 @@ extension SidecarConfiguration {
                 settings.labels = reader.mapping(child).compactMap { name, label in reader.string(label).map { (name, $0) } }
                 continue
             }
-            switch reader.string(child) {
-            case "stdout"?: settings.sink = .standardOutput
-            case "stderr"?: settings.sink = .standardError
-            case let path? where !path.isEmpty: settings.sink = .file(path)
-            default: reader.report(child, "must be stdout, stderr or a file path")
-            }
+            settings.sink = Self.decodeSink(child, reader: &reader) ?? settings.sink
         }
         return settings
+    }
+
+    private static func decodeSink(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> UsageSettings.Sink? {
+        switch reader.string(value) {
+        case "stdout"?: return .standardOutput
+        case "stderr"?: return .standardError
+        case let path? where !path.isEmpty: return .file(path)
+        default:
+            reader.report(value, "must be stdout, stderr or a file path")
+            return nil
+        }
     }
 
     private static func decodeLog(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> LogSettings {

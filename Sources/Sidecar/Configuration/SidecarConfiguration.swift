@@ -20,7 +20,11 @@ struct SidecarConfiguration: Sendable {
     var routes: [String: RouteConfiguration]
     var resilience: ResilienceSettings
     var quotas: QuotaSettings
+    /// Applications allowed to call, by token; empty: anonymous local callers (client `default`).
+    var clients: [ClientSettings]
     var usage: UsageSettings
+    /// Where audit lines go (`audit.sink`); `nil`: with the usage lines.
+    var auditSink: UsageSettings.Sink?
     /// A second listener for `/metrics`, `/healthz` and `/readyz` (`metrics.listen`), for
     /// Prometheus and kubelet probes, which reach the pod's IP rather than loopback; `nil`: none
     /// (the main listener serves those paths too).
@@ -63,6 +67,12 @@ struct ServerSettings: Sendable {
     /// (NIO honours cgroup CPU limits) and at most 2, because a sidecar shares its pod's CPU.
     var eventLoopThreads: Int?
 
+    /// From a request's first byte until it is complete; slower clients get 408 (default 30 s).
+    var requestReadTimeout: Duration = .seconds(30)
+    /// A connection with no request and no traffic for this long is closed (default 5 min).
+    var idleTimeout: Duration = .seconds(300)
+    /// Streams relayed at once; more get 503 `too_many_streams` (default 2000, ≈ 42 KB each).
+    var maxStreams = 2000
     /// After SIGTERM: how long the sidecar keeps accepting connections while reporting not ready,
     /// so endpoints and load balancers stop sending first (default 0 s; 3 s in Kubernetes).
     var shutdownDelay: Duration = .zero

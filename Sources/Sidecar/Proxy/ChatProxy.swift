@@ -15,7 +15,7 @@ import Translate
 struct ChatProxy: Sendable {
     let context: ProxyContext
 
-    /// The largest non-streaming answer accepted from a provider (32 MiB).
+    /// The largest answer accepted from a provider, whole or streamed (32 MiB).
     static let maximumResponseBytes = 32 << 20
     /// The most of a provider's error body read (64 KiB).
     static let maximumErrorBytes = 64 << 10
@@ -38,6 +38,7 @@ struct ChatProxy: Sendable {
         clock: RequestClock
     ) async throws(ProxyError) -> ServerResponse {
         let snapshot = self.context.store.current
+        let client = try self.context.authenticate(request, snapshot: snapshot, record: &record)
         let body = try self.context.body(of: request)
         let chat: ChatRequest
         do {
@@ -47,7 +48,18 @@ struct ChatProxy: Sendable {
         }
         record.requestedModel = chat.model
         record.stream = chat.stream
-        let routed = try Router(snapshot: snapshot).plan(model: chat.model, taskType: chat.taskType ?? record.taskType)
+        if chat.stream, self.context.metrics.streamsInFlight >= snapshot.configuration.server.maxStreams {
+            throw ProxyError(
+                .tooManyStreams,
+                "The sidecar is relaying its maximum of \(snapshot.configuration.server.maxStreams) streams; retry shortly."
+            )
+        }
+        let routed = try self.context.authorize(
+            Router(snapshot: snapshot).plan(model: chat.model, taskType: chat.taskType ?? record.taskType),
+            for: client,
+            requestedModel: chat.model,
+            record: &record
+        )
         record.taskType = routed.taskType
         let need = Preflight.Need(promptTokens: TokenEstimator.estimatePromptTokens(chat), requestedOutput: chat.maxOutputTokens, generates: true)
         let plan = try Preflight(context: self.context, snapshot: snapshot).admit(routed, need: need, record: &record)

@@ -119,6 +119,8 @@ struct ChatStream: Sendable {
         var encoder: OpenAIStreamEncoder
         /// Client bytes waiting to be written.
         var output: [UInt8] = []
+        /// Provider bytes read so far, capped at ``ChatProxy/maximumResponseBytes``.
+        private var received = 0
 
         init(request: ChatRequest, route: RouteCandidate) {
             self.request = request
@@ -131,6 +133,10 @@ struct ChatStream: Sendable {
         }
 
         mutating func consume(_ bytes: [UInt8]) throws(Interruption) {
+            self.received += bytes.count
+            guard self.received <= ChatProxy.maximumResponseBytes else {
+                throw .upstream(ProxyError(.upstreamResponseTooLarge, "The provider's stream exceeded \(ChatProxy.maximumResponseBytes >> 20) MiB."))
+            }
             let events: [SSEEvent]
             do {
                 events = try self.parser.feed(bytes)

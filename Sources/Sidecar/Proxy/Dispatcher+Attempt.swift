@@ -56,18 +56,21 @@ extension Dispatcher {
         let deployment: DeploymentChoice
         let countsForBreaker: Bool
         let logger: Logger
+        let audit: AuditLog
         let started = ContinuousClock.now
 
         /// Records a success; the slot stays taken until the returned lease is released.
         func succeeded() -> DeploymentLease {
             self.deployment.state.record(firstByte: .now - self.started)
-            if self.countsForBreaker { self.deployment.state.recordOutcome(success: true, at: .now, logger: self.logger) }
+            if self.countsForBreaker { self.deployment.state.recordOutcome(success: true, at: .now, logger: self.logger, audit: self.audit) }
             return DeploymentLease(self.deployment.state)
         }
 
         func failed(countsAgainstHealth: Bool) {
             self.deployment.state.release()
-            if self.countsForBreaker { self.deployment.state.recordOutcome(success: !countsAgainstHealth, at: .now, logger: self.logger) }
+            if self.countsForBreaker {
+                self.deployment.state.recordOutcome(success: !countsAgainstHealth, at: .now, logger: self.logger, audit: self.audit)
+            }
         }
 
         /// Gives the slot back without an attempt.

@@ -19,6 +19,7 @@ struct Dispatcher: Sendable {
     let resilience: ResilienceSettings
     let budget: RetryBudget
     let logger: Logger
+    let audit: AuditLog
 
     /// The answer that won, with where it came from.
     struct Answer: Sendable {
@@ -102,7 +103,7 @@ struct Dispatcher: Sendable {
             attempt.note(step, deployment, .skipped, "busy")
             return nil
         }
-        let admission = Admission(deployment: deployment, countsForBreaker: !panic, logger: self.logger)
+        let admission = Admission(deployment: deployment, countsForBreaker: !panic, logger: self.logger, audit: self.audit)
         guard attempt.count == 0 || self.budget.acquireRetry(at: .now, policy: self.resilience.budget) else {
             admission.abandon()
             attempt.note(step, deployment, .skipped, "retry_budget_exhausted")

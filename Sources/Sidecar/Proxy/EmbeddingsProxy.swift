@@ -25,6 +25,7 @@ struct EmbeddingsProxy: Sendable {
 
     private func proxy(_ request: ServerRequest, record: inout UsageRecord, clock: RequestClock) async throws(ProxyError) -> ServerResponse {
         let snapshot = self.context.store.current
+        let client = try self.context.authenticate(request, snapshot: snapshot, record: &record)
         let body = try self.context.body(of: request)
         let embeddings: EmbeddingsRequest
         do {
@@ -33,7 +34,12 @@ struct EmbeddingsProxy: Sendable {
             throw ProxyError(error)
         }
         record.requestedModel = embeddings.model
-        let routed = try Router(snapshot: snapshot).plan(model: embeddings.model, taskType: nil)
+        let routed = try self.context.authorize(
+            Router(snapshot: snapshot).plan(model: embeddings.model, taskType: nil),
+            for: client,
+            requestedModel: embeddings.model,
+            record: &record
+        )
         let need = Preflight.Need(promptTokens: embeddings.estimatedInputTokens, generates: false)
         let plan = try Preflight(context: self.context, snapshot: snapshot).admit(routed, need: need, record: &record)
         let answer = try await self.context.dispatcher(for: snapshot).dispatch(plan, streaming: false, record: &record) {

@@ -27,6 +27,11 @@ struct PassthroughProxy: Sendable {
 
     private func proxy(_ request: ServerRequest, record: inout UsageRecord, clock: RequestClock) async throws(ProxyError) -> ServerResponse {
         let snapshot = self.context.store.current
+        let client = try self.context.authenticate(request, snapshot: snapshot, record: &record)
+        guard client.settings?.allowsEveryModel ?? true else {
+            self.context.audit.record("access_denied", ["client": .string(client.name), "path": .string(request.path)])
+            throw ProxyError(.notAllowed, "Client '\(client.name)' is limited to some models, so it may not use \(request.path).")
+        }
         guard let name = snapshot.configuration.passthroughProvider, let provider = snapshot.providers[name] else {
             throw ProxyError(.notFound, "The sidecar does not serve \(request.method) \(request.path).")
         }

@@ -48,7 +48,9 @@ struct Preflight {
                 )
             }
         }
-        throw firstDenial ?? ProxyError(.quotaExceeded, "Quota exceeded.")
+        let denial = firstDenial ?? ProxyError(.quotaExceeded, "Quota exceeded.")
+        self.context.audit.record("quota_denied", ["client": .string(record.client), "message": .string(denial.message)])
+        throw denial
     }
 
     /// The plan without candidates whose context window is too small; 400 when none is left.

@@ -23,6 +23,7 @@ struct ProxyContext: Sendable {
     let statistics: UsageStatistics
     /// Committed spend and reservations, shared by every request and kept across reloads.
     let quotas: QuotaBook
+    let audit: AuditLog
 
     init(
         store: RuntimeStore,
@@ -30,7 +31,8 @@ struct ProxyContext: Sendable {
         logger: Logger,
         lifecycle: ServerLifecycle = ServerLifecycle(),
         quotas: QuotaBook = QuotaBook(),
-        statistics: UsageStatistics = UsageStatistics()
+        statistics: UsageStatistics = UsageStatistics(),
+        audit: AuditLog = AuditLog(write: { _ in })
     ) {
         let metrics = SidecarMetrics()
         self.store = store
@@ -41,11 +43,12 @@ struct ProxyContext: Sendable {
         self.metrics = metrics
         self.statistics = statistics
         self.quotas = quotas
+        self.audit = audit
     }
 
     /// The dispatcher for a request made under `snapshot`.
     func dispatcher(for snapshot: RuntimeSnapshot) -> Dispatcher {
-        Dispatcher(resilience: snapshot.configuration.resilience, budget: self.retryBudget, logger: self.logger)
+        Dispatcher(resilience: snapshot.configuration.resilience, budget: self.retryBudget, logger: self.logger, audit: self.audit)
     }
 
     /// Which API a request came in on.
@@ -73,6 +76,39 @@ struct ProxyContext: Sendable {
                 random = (random.0 >> 4 | random.1 << 60, random.1 >> 4)
             }
             return 28
+        }
+    }
+
+    /// The caller of `request` (see ``ClientIdentity``), recorded on `record`; 401 when its
+    /// token is missing or wrong, which is also audited.
+    func authenticate(_ request: ServerRequest, snapshot: RuntimeSnapshot, record: inout UsageRecord) throws(ProxyError) -> ClientIdentity {
+        do {
+            let client = try ClientIdentity.authenticate(request, clients: snapshot.configuration.clients)
+            record.client = client.name
+            return client
+        } catch {
+            let token = ClientIdentity.bearerToken(request)
+            var fields: JSONObject = ["reason": .string(token == nil ? "missing_token" : "invalid_token"), "path": .string(request.path)]
+            if let token { fields["token_sha256_prefix"] = .string(String(SHA256.hex(token.utf8).prefix(12))) }
+            self.audit.record("auth_denied", fields)
+            throw error
+        }
+    }
+
+    /// `plan` limited to what `client` may use (see ``ClientIdentity/authorize(_:requestedModel:record:)``);
+    /// a refusal is audited.
+    func authorize(_ plan: RoutePlan, for client: ClientIdentity, requestedModel: String, record: inout UsageRecord) throws(ProxyError) -> RoutePlan {
+        do {
+            return try client.authorize(plan, requestedModel: requestedModel, record: &record)
+        } catch {
+            self.audit.record(
+                "access_denied",
+                [
+                    "client": .string(client.name), "model": .string(requestedModel), "task_type": .optional(plan.taskType),
+                    "param": .optional(error.param),
+                ]
+            )
+            throw error
         }
     }
 

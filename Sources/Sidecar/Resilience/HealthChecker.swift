@@ -19,6 +19,7 @@ import Translate
 struct HealthChecker: Service {
     let store: RuntimeStore
     let logger: Logger
+    let audit: AuditLog
 
     /// A whole check, answer included, may take this long (5 s).
     static let timeout: Duration = .seconds(5)
@@ -50,7 +51,7 @@ struct HealthChecker: Service {
             for (provider, deployments) in byProvider.values {
                 group.addTask {
                     let healthy = await self.check(provider)
-                    for deployment in deployments { deployment.recordOutcome(success: healthy, at: .now, logger: self.logger) }
+                    for deployment in deployments { deployment.recordOutcome(success: healthy, at: .now, logger: self.logger, audit: self.audit) }
                 }
             }
         }

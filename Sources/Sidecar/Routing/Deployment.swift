@@ -7,6 +7,7 @@
 
 import Logging
 import Synchronization
+import Translate
 
 /// One place a model is served, with the health and load the router balances on.
 ///
@@ -44,11 +45,13 @@ final class Deployment: Sendable {
         }
     }
 
-    /// Records an outcome in the breaker and logs the change when it opened, half-opened or closed.
-    func recordOutcome(success: Bool, at now: ContinuousClock.Instant, logger: Logger) {
+    /// Records an outcome in the breaker; a change (opened, half-opened, closed) is counted,
+    /// logged and audited.
+    func recordOutcome(success: Bool, at now: ContinuousClock.Instant, logger: Logger, audit: AuditLog) {
         guard let change = self.breaker.record(success: success, at: now) else { return }
         self.transitions.withLock { $0[change, default: 0] += 1 }
         logger.warning("circuit breaker changed", metadata: ["upstream.deployment": "\(self.id)", "breaker.state": "\(change.rawValue)"])
+        audit.record("breaker_changed", ["deployment": .string(self.id), "state": .string(change.rawValue)])
     }
 
     /// Gives a slot back.

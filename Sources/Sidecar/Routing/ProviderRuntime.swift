@@ -15,6 +15,8 @@ struct ProviderRuntime: Sendable {
     let client: any UpstreamClient
     /// The configured defaults for timeouts the provider does not override.
     let resilience: ResilienceSettings
+    /// Hands out the provider's keys in turn.
+    let keys: KeyRing
 
     var name: String { self.configuration.name }
 
@@ -23,7 +25,7 @@ struct ProviderRuntime: Sendable {
     func upstreamRequest(for encoded: EncodedRequest) -> UpstreamRequest {
         var headers = encoded.headers
         headers.append(contentsOf: self.configuration.headers)
-        if let key = self.configuration.apiKey {
+        if let key = self.keys.next() {
             headers.append(contentsOf: self.dialect.authenticationHeaders(apiKey: key.value))
         }
         return UpstreamRequest(
@@ -39,10 +41,10 @@ struct ProviderRuntime: Sendable {
         )
     }
 
-    /// `text` with this provider's key replaced, for provider messages passed on to clients.
+    /// `text` without this provider's keys or anything key-like, for provider messages passed
+    /// on to clients.
     func scrubbed(_ text: String) -> String {
-        guard let key = self.configuration.apiKey?.value, text.contains(key) else { return text }
-        return text.replacing(key, with: "[redacted]")
+        SecretScrubber.scrub(text, secrets: self.configuration.apiKeys)
     }
 
     /// The client error for a provider's error answer.

@@ -28,7 +28,8 @@ struct RuntimeSnapshot: Sendable {
                 configuration: provider,
                 dialect: DialectRegistry.dialect(for: provider),
                 client: client,
-                resilience: configuration.resilience
+                resilience: configuration.resilience,
+                keys: KeyRing(provider.apiKeys)
             )
         }
         self.providers = providers

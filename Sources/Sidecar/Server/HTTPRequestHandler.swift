@@ -41,12 +41,14 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let responder: Responder
     private let maximumBodyBytes: @Sendable () -> Int
+    private let deadline: RequestReadDeadline
     private var limit = 0
     private var state = State.idle
 
     /// - Parameter maximumBodyBytes: read for each request, so a configuration reload applies.
-    init(maximumBodyBytes: @escaping @Sendable () -> Int, responder: @escaping Responder) {
+    init(maximumBodyBytes: @escaping @Sendable () -> Int, deadline: RequestReadDeadline, responder: @escaping Responder) {
         self.maximumBodyBytes = maximumBodyBytes
+        self.deadline = deadline
         self.responder = responder
     }
 
@@ -125,9 +127,12 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func dispatch(_ request: ServerRequest, version: HTTPVersion, keepAlive: Bool, context: ChannelHandlerContext) {
         let channel = context.channel
         let responder = self.responder
+        self.deadline.requestComplete()
+        let deadline = NIOLoopBound(self.deadline, eventLoop: context.eventLoop)
         let task = Task(executorPreference: EventLoopTaskExecutor.executor(for: context.eventLoop)) {
             let response = await responder(request)
             await ServerResponseWriting.write(response, version: version, keepAlive: keepAlive, to: channel)
+            deadline.eventLoop.execute { deadline.value.answerEnded() }
         }
         self.state = .responding(task)
     }

@@ -28,6 +28,8 @@ final class HTTPServer: Service {
         var idleTimeout: TimeAmount = .minutes(5)
         /// Read before each request, so a reload applies to the next one.
         var maximumBodyBytes: @Sendable () -> Int
+        /// From a request's first byte until it is complete (default 30 s; slowloris defence).
+        var requestReadTimeout: TimeAmount = .seconds(30)
         /// Read at shutdown: how long to keep accepting, then how long in-flight work may take.
         var drain: @Sendable () -> (delay: Duration, timeout: Duration) = { (.zero, .seconds(30)) }
         /// Told when draining starts and when the drain deadline passed.
@@ -65,17 +67,20 @@ final class HTTPServer: Service {
             .childChannelInitializer { channel in
                 connections.add(channel)
                 return channel.eventLoop.makeCompletedFuture {
+                    let deadline = RequestReadDeadline(timeout: configuration.requestReadTimeout)
+                    try channel.pipeline.syncOperations.addHandler(RequestReadDeadlineHandler(deadline))
                     // Response headers are built by the sidecar (upstream values come from libcurl's
                     // line parser, so they cannot hold CR or LF): skip NIO's per-response validation.
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withPipeliningAssistance: true,
                         withServerUpgrade: nil,
-                        withErrorHandling: true,
+                        withErrorHandling: false,
                         withOutboundHeaderValidation: false
                     )
                     try channel.pipeline.syncOperations.addHandlers([
+                        HTTPProtocolErrorHandler(),
                         IdleStateHandler(allTimeout: configuration.idleTimeout),
-                        HTTPRequestHandler(maximumBodyBytes: configuration.maximumBodyBytes, responder: responder),
+                        HTTPRequestHandler(maximumBodyBytes: configuration.maximumBodyBytes, deadline: deadline, responder: responder),
                     ])
                 }
             }
@@ -140,8 +145,7 @@ private final class ConnectionTracker: Sendable {
                     pending = nil
                 }
             }
-            let (seconds, attoseconds) = timeout.components
-            let timer = loop.scheduleTask(in: .seconds(seconds) + .nanoseconds(attoseconds / 1_000_000_000)) { finish(false) }
+            let timer = loop.scheduleTask(in: TimeAmount(timeout)) { finish(false) }
             closed.whenComplete { _ in
                 timer.cancel()
                 finish(true)

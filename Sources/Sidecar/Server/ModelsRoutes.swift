@@ -17,24 +17,29 @@ struct ModelsRoutes: Sendable {
     /// The `created` timestamp reported for every model: when the sidecar started.
     let created = Int(Date().timeIntervalSince1970)
 
-    func openAIList() -> ServerResponse {
+    /// The models `client` may use.
+    private func listed(for client: ClientIdentity, in snapshot: RuntimeSnapshot) -> [ModelEntry] {
+        snapshot.configuration.models.listed.filter { client.settings?.allows(model: $0.name) ?? true }
+    }
+
+    func openAIList(for client: ClientIdentity) -> ServerResponse {
         let snapshot = self.store.current
-        let data = snapshot.configuration.models.listed.map { JSONValue.object(self.openAIModel($0.name, entry: $0, snapshot: snapshot)) }
+        let data = self.listed(for: client, in: snapshot).map { JSONValue.object(self.openAIModel($0.name, entry: $0, snapshot: snapshot)) }
         return .json(["object": "list", "data": .array(data)])
     }
 
-    func openAIModel(id: String) -> ServerResponse {
+    func openAIModel(id: String, for client: ClientIdentity) -> ServerResponse {
         let snapshot = self.store.current
-        guard let resolved = snapshot.configuration.models.resolve(id) else {
+        guard let resolved = snapshot.configuration.models.resolve(id), client.settings?.allows(model: id) ?? true else {
             let error = ProxyError(.modelNotFound, "The model '\(id)' does not exist in this sidecar.", param: "model")
             return .json(error.openAIBody.json, status: .notFound)
         }
         return .json(self.openAIModel(id, entry: resolved.entry, snapshot: snapshot))
     }
 
-    func serviceList() -> ServerResponse {
+    func serviceList(for client: ClientIdentity) -> ServerResponse {
         let snapshot = self.store.current
-        let models = snapshot.configuration.models.listed.map { JSONValue.object(Self.serviceModel($0, snapshot: snapshot)) }
+        let models = self.listed(for: client, in: snapshot).map { JSONValue.object(Self.serviceModel($0, snapshot: snapshot)) }
         return .json(["success": true, "count": .int(models.count), "models": .array(models)])
     }
 

@@ -44,6 +44,16 @@ struct ProxyError: Error, Sendable, CustomStringConvertible {
         static let upstreamResponseTooLarge = Code(name: "upstream_response_too_large", status: 502, type: "server_error")
         /// The provider's answer did not follow its own format (502).
         static let upstreamMalformed = Code(name: "upstream_malformed_response", status: 502, type: "server_error")
+        /// The client's token is missing or wrong (401).
+        static let invalidClientToken = Code(name: "invalid_api_key", status: 401, type: "invalid_request_error")
+        /// The client may not use this model or task type (403).
+        static let notAllowed = Code(name: "model_not_allowed", status: 403, type: "permission_error")
+        /// The request did not arrive completely within `server.request_read_timeout` (408).
+        static let requestTimeout = Code(name: "request_timeout", status: 408, type: "invalid_request_error")
+        /// The request headers exceed 80 KiB (431).
+        static let headersTooLarge = Code(name: "request_headers_too_large", status: 431, type: "invalid_request_error")
+        /// `server.max_streams` streams are already open (503).
+        static let tooManyStreams = Code(name: "too_many_streams", status: 503, type: "server_error")
         /// A configured quota would be exceeded (429, with `Retry-After` when it resets).
         static let quotaExceeded = Code(name: "quota_exceeded", status: 429, type: "rate_limit_error")
         /// The prompt (plus `max_tokens`) does not fit any candidate's context window (400).

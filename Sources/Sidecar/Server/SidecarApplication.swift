@@ -32,16 +32,25 @@ struct SidecarApplication {
         let engine = CurlEngine(logger: self.logger)
         let network = CurlUpstreamClient(engine: engine)
         let usage = try UsageLineWriter(sink: self.configuration.usage.sink, labels: self.configuration.usage.labels)
-        let store = RuntimeStore(RuntimeSnapshot(configuration: self.configuration, network: network))
-        let context = ProxyContext(store: store, usage: usage, logger: self.logger, quotas: quotas, statistics: statistics)
-        let router = SidecarRouter(context: context)
         var services: [any Service] = [usage, engine]
+        let audit = try self.auditLog(usage: usage, services: &services)
+        audit.record("config_loaded", self.configuration.auditFields(path: self.configurationPath))
+        let store = RuntimeStore(RuntimeSnapshot(configuration: self.configuration, network: network))
+        let context = ProxyContext(store: store, usage: usage, logger: self.logger, quotas: quotas, statistics: statistics, audit: audit)
+        let router = SidecarRouter(context: context)
         if let path = self.configuration.quotas.stateFile {
             services.append(QuotaStateFile(path: path, book: quotas, logger: self.logger))
         }
         services += [
-            HealthChecker(store: store, logger: self.logger),
-            ConfigurationWatcher(path: self.configurationPath, store: store, network: network, metrics: context.metrics, logger: self.logger),
+            HealthChecker(store: store, logger: self.logger, audit: audit),
+            ConfigurationWatcher(
+                path: self.configurationPath,
+                store: store,
+                network: network,
+                metrics: context.metrics,
+                audit: audit,
+                logger: self.logger
+            ),
         ]
         if let address = self.configuration.metricsListen {
             services.append(self.operationsServer(address, routes: router.operations))
@@ -51,6 +60,18 @@ struct SidecarApplication {
             configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: self.logger)
         )
         try await group.run()
+    }
+
+    /// The audit log: on the usage writer when `audit.sink` is unset or the same, else on a
+    /// writer of its own (added to `services`). A file that already holds a chain is continued.
+    private func auditLog(usage: UsageLineWriter, services: inout [any Service]) throws -> AuditLog {
+        let sink = self.configuration.auditSink ?? self.configuration.usage.sink
+        var last: [UInt8]?
+        if case .file(let path) = sink { last = AuditLog.lastLine(inFile: path) }
+        guard sink != self.configuration.usage.sink else { return AuditLog(continuing: last, write: usage.append) }
+        let writer = try UsageLineWriter(sink: sink)
+        services.append(writer)
+        return AuditLog(continuing: last, write: writer.append)
     }
 
     /// Statistics that, when usage lines go to a file, also count what earlier runs wrote
@@ -73,7 +94,9 @@ struct SidecarApplication {
             configuration: HTTPServer.Configuration(
                 host: listen.host,
                 port: listen.port,
+                idleTimeout: TimeAmount(self.configuration.server.idleTimeout),
                 maximumBodyBytes: { store.current.configuration.server.maxRequestBodyBytes },
+                requestReadTimeout: TimeAmount(self.configuration.server.requestReadTimeout),
                 drain: { (store.current.configuration.server.shutdownDelay, store.current.configuration.server.drainTimeout) },
                 lifecycle: lifecycle
             ),

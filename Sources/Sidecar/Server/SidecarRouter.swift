@@ -14,6 +14,7 @@ struct SidecarRouter: Sendable {
     private let embeddings: EmbeddingsProxy
     private let models: ModelsRoutes
     private let passthrough: PassthroughProxy
+    private let context: ProxyContext
     private let usage: UsageRoutes
     let operations: OperationsRoutes
 
@@ -23,6 +24,7 @@ struct SidecarRouter: Sendable {
         self.embeddings = EmbeddingsProxy(context: context)
         self.models = ModelsRoutes(store: context.store)
         self.passthrough = PassthroughProxy(context: context)
+        self.context = context
         self.usage = UsageRoutes(statistics: context.statistics)
     }
 
@@ -32,15 +34,27 @@ struct SidecarRouter: Sendable {
         case (.POST, "/v1/chat/completions"): await self.chat.respond(to: request, api: .openAI)
         case (.POST, "/api/v1/chat/completions"): await self.chat.respond(to: request, api: .service)
         case (.POST, "/v1/embeddings"): await self.embeddings.respond(to: request)
-        case (.GET, "/v1/models"): self.models.openAIList()
-        case (.GET, let path) where path.hasPrefix("/v1/models/"): self.models.openAIModel(id: String(path.dropFirst("/v1/models/".count)))
-        case (.GET, "/api/v1/models"): self.models.serviceList()
-        case (.GET, "/api/v1/usage/stats"): self.usage.respond(to: request, report: .stats)
-        case (.GET, "/api/v1/usage/costs"): self.usage.respond(to: request, report: .costs)
+        case (.GET, "/v1/models"): self.authenticated(request) { self.models.openAIList(for: $0) }
+        case (.GET, let path) where path.hasPrefix("/v1/models/"):
+            self.authenticated(request) { self.models.openAIModel(id: String(path.dropFirst("/v1/models/".count)), for: $0) }
+        case (.GET, "/api/v1/models"): self.authenticated(request) { self.models.serviceList(for: $0) }
+        case (.GET, "/api/v1/usage/stats"): self.authenticated(request) { _ in self.usage.respond(to: request, report: .stats) }
+        case (.GET, "/api/v1/usage/costs"): self.authenticated(request) { _ in self.usage.respond(to: request, report: .costs) }
         // Everything else under /v1 — also other methods on the paths above, such as listing
         // stored completions (GET /v1/chat/completions) or deleting a fine-tuned model.
         case (_, let path) where path.hasPrefix("/v1/"): await self.passthrough.respond(to: request)
         default: Self.notFound(request)
+        }
+    }
+
+    /// `answer` for the request's client, or 401 when clients are configured and its token is
+    /// missing or wrong.
+    private func authenticated(_ request: ServerRequest, _ answer: (ClientIdentity) -> ServerResponse) -> ServerResponse {
+        var record = UsageRecord(requestID: "", api: "", operation: "")
+        do {
+            return answer(try self.context.authenticate(request, snapshot: self.context.store.current, record: &record))
+        } catch {
+            return .json(error.openAIBody.json, status: HTTPResponseStatus(statusCode: error.status))
         }
     }
 

@@ -58,7 +58,11 @@ final class UsageLineWriter: UsageSink, Service, @unchecked Sendable {
     }
 
     func record(_ record: UsageRecord) {
-        let line = record.jsonLine(labels: self.labels)
+        self.append(record.jsonLine(labels: self.labels))
+    }
+
+    /// Queues one complete line (ending in `\n`), e.g. an audit line sharing the sink.
+    func append(_ line: [UInt8]) {
         self.condition.lock()
         self.buffer.append(contentsOf: line)
         if self.writerIsWaiting {

@@ -1,0 +1,78 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+/// One application allowed to call the sidecar (`clients.<name>`): its token's SHA-256 (the
+/// token itself is never stored) and what it may use. Quotas for it live under
+/// `quotas.clients.<name>`.
+struct ClientSettings: Sendable, Hashable {
+    var name: String
+    /// SHA-256 of the client's token (32 bytes).
+    var tokenHash: [UInt8]
+    /// Models it may ask for, exact names or `prefix*` patterns; `nil`: every model.
+    var models: [String]?
+    /// Task types it may route by; `nil`: every task type.
+    var taskTypes: [String]?
+
+    func allows(model name: String) -> Bool {
+        guard let models = self.models else { return true }
+        return models.contains { $0.hasSuffix("*") ? name.hasPrefix($0.dropLast()) : $0 == name }
+    }
+
+    func allows(taskType: String) -> Bool {
+        self.taskTypes?.contains(taskType) ?? true
+    }
+
+    /// Whether it may use any model, which `/v1/*` passthrough (files, batches…) requires.
+    var allowsEveryModel: Bool { self.models == nil || self.models?.contains("*") == true }
+}
+
+extension ClientSettings {
+    static let keys: Set<String> = ["token_sha256", "models", "task_types"]
+
+    static func decodeAll(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> [ClientSettings] {
+        reader.mapping(value).compactMap { name, child in
+            var client = ClientSettings(name: name, tokenHash: [])
+            for (key, option) in reader.mapping(child, allowedKeys: Self.keys) {
+                switch key {
+                case "token_sha256":
+                    guard let text = reader.string(option), let hash = Self.hexBytes(text), hash.count == 32 else {
+                        reader.report(option, "must be 64 hexadecimal digits (`llm-sidecar token new --name \(name)` prints one)")
+                        continue
+                    }
+                    client.tokenHash = hash
+                case "models": client.models = reader.stringList(option)
+                case "task_types": client.taskTypes = reader.stringList(option)
+                default: break
+                }
+            }
+            guard !client.tokenHash.isEmpty else {
+                reader.report(child, path: child.child("token_sha256"), "is required")
+                return nil
+            }
+            return client
+        }
+    }
+
+    private static func hexBytes(_ text: String) -> [UInt8]? {
+        let digits = Array(text.lowercased().utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = Self.nibble(digits[index]), let low = Self.nibble(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return bytes
+    }
+
+    private static func nibble(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        default: nil
+        }
+    }
+}

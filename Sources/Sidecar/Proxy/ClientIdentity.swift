@@ -1,0 +1,65 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+/// Who is calling: a configured client that presented its token, or — when no clients are
+/// configured — the anonymous local caller `default`.
+struct ClientIdentity: Sendable {
+    static let anonymous = "default"
+
+    var name: String
+    /// The client's rules; `nil` for the anonymous caller, who may use everything.
+    var settings: ClientSettings?
+
+    /// The caller of `request`: the client whose token SHA-256 matches the `Authorization:
+    /// Bearer` token (compared in constant time against every client), else 401.
+    static func authenticate(_ request: ServerRequest, clients: [ClientSettings]) throws(ProxyError) -> ClientIdentity {
+        guard !clients.isEmpty else { return ClientIdentity(name: Self.anonymous) }
+        let token = Self.bearerToken(request)
+        let hash = SHA256.digest(Array((token ?? "").utf8))
+        var match: ClientSettings?
+        for client in clients where SHA256.constantTimeEqual(hash, client.tokenHash) {
+            match = client
+        }
+        guard let match, token != nil else {
+            throw ProxyError(
+                .invalidClientToken,
+                token == nil
+                    ? "This sidecar requires a client token: send it as the API key (Authorization: Bearer …)."
+                    : "The client token is not valid for this sidecar."
+            )
+        }
+        return ClientIdentity(name: match.name, settings: match)
+    }
+
+    /// The plan without the candidates this client may not use; 403 when nothing is left.
+    func authorize(_ plan: RoutePlan, requestedModel: String, record: inout UsageRecord) throws(ProxyError) -> RoutePlan {
+        guard let settings = self.settings else { return plan }
+        if let task = plan.taskType, plan.steps.first?.role == .primary, !settings.allows(taskType: task) {
+            throw ProxyError(.notAllowed, "Client '\(self.name)' may not use task type '\(task)'.", param: "task_type")
+        }
+        var steps: [RoutePlan.Step] = []
+        for step in plan.steps {
+            if settings.allows(model: step.model.name) {
+                steps.append(step)
+            } else {
+                record.routeDecisions.append(
+                    RouteDecision(model: step.model.name, deployment: step.model.name, outcome: .skipped, reason: "not_allowed")
+                )
+            }
+        }
+        guard !steps.isEmpty else {
+            throw ProxyError(.notAllowed, "Client '\(self.name)' may not use the model '\(requestedModel)'.", param: "model")
+        }
+        return RoutePlan(taskType: plan.taskType, steps: steps)
+    }
+
+    static func bearerToken(_ request: ServerRequest) -> String? {
+        guard let value = request.header("Authorization"), value.count > 7, value.prefix(7).lowercased() == "bearer " else { return nil }
+        let token = value.dropFirst(7).trimmed
+        return token.isEmpty ? nil : String(token)
+    }
+}
