@@ -51,7 +51,8 @@ import Translate
         #expect(configuration.models.resolve("deepseek-v3")?.entry.deployments.count == 2)
         let keys = [
             ProviderConfiguration.allowedKeys, ModelEntry.allowedKeys, ModelEntry.deploymentKeys, SidecarConfiguration.topLevelKeys,
-            ResilienceSettings.allKeys, SidecarConfiguration.serverKeys, SidecarConfiguration.usageKeys,
+            ResilienceSettings.allKeys, SidecarConfiguration.serverKeys, SidecarConfiguration.usageKeys, ModelEntry.priceKeys,
+            PricingSettings.allowedKeys,
         ]
         for key in keys.reduce(Set(), { $0.union($1) }) {
             #expect(text.contains(key), "sidecar.yaml does not document '\(key)'")

@@ -11,6 +11,7 @@ import Logging
 extension SidecarConfiguration {
     static let topLevelKeys: Set<String> = [
         "listen", "server", "metrics", "providers", "models", "routes", "resilience", "usage", "passthrough", "log",
+        "pricing",
     ]
     static let serverKeys: Set<String> = ["max_request_body", "event_loop_threads", "shutdown_delay", "drain_timeout"]
     static let usageKeys: Set<String> = ["sink", "labels"]
@@ -70,6 +71,7 @@ extension SidecarConfiguration {
             case "metrics": configuration.metricsListen = Self.decodeMetrics(value, reader: &reader)
             case "providers": configuration.providers = ProviderConfiguration.decodeAll(value, declared: &declaredProviders, reader: &reader)
             case "models": modelsValue = value
+            case "pricing": configuration.pricing = PricingSettings.decode(value, reader: &reader)
             case "routes": routesValue = value
             case "resilience": configuration.resilience = ResilienceSettings.decode(value, reader: &reader)
             case "usage": configuration.usage = Self.decodeUsage(value, reader: &reader)
@@ -91,6 +93,7 @@ extension SidecarConfiguration {
             reader.report(nil, path: "passthrough.provider", "no provider named '\(passthrough)'")
         }
         configuration.warnings = configuration.providers.values.sorted { $0.name < $1.name }.compactMap(\.unusableReason)
+        configuration.resolvePricing()
         return configuration
     }
 
