@@ -159,7 +159,7 @@ import Translate
         let tree = try Self.parse(try String(contentsOf: url, encoding: .utf8))
         #expect(tree["providers"]?["deepseek"]?["base_url"] == "https://api.deepseek.com")
         #expect(tree["models"]?["deepseek-chat"]?["strengths"] == ["中文理解", "代码生成", "推理能力"])
-        #expect(tree["models"]?["gpt-4o"]?["price"]?["cached_input"] == "1.25")
+        #expect(tree["models"]?["qwen-turbo"]?["price"]?["reasoning"] == "3.0")
         #expect(tree["listen"] == "${SIDECAR_LISTEN:-127.0.0.1:8080}")
     }
 }

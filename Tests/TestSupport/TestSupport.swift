@@ -12,8 +12,16 @@ public import Translate
 /// Loads recorded provider payloads from `Fixtures/` (copied from the shared protocol reference).
 public enum Fixture {
     public static func bytes(_ path: String) throws -> [UInt8] {
-        let url = try #require(Bundle.module.url(forResource: "Fixtures/\(path)", withExtension: nil), "missing fixture \(path)")
-        return Array(try Data(contentsOf: url))
+        Array(try Data(contentsOf: try self.url(path)))
+    }
+
+    /// Where the fixture is on disk, for code that reads files itself.
+    public static func path(_ path: String) throws -> String {
+        try self.url(path).path
+    }
+
+    private static func url(_ path: String) throws -> URL {
+        try #require(Bundle.module.url(forResource: "Fixtures/\(path)", withExtension: nil), "missing fixture \(path)")
     }
 
     public static func json(_ path: String) throws -> JSONValue {

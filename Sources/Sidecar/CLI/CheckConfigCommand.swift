@@ -22,6 +22,9 @@ struct CheckConfigCommand: ParsableCommand {
     @Argument(help: "The configuration file (default: $SIDECAR_CONFIG, else ./sidecar.yaml).")
     var path: String?
 
+    @Flag(help: "Also list each deployment's price today per million tokens, and where it comes from.")
+    var prices = false
+
     func run() throws {
         let path = self.path ?? Self.defaultPath
         let configuration = try Self.loadOrExit(path: path)
@@ -31,6 +34,7 @@ struct CheckConfigCommand: ParsableCommand {
         let providers = configuration.providers.count
         let models = configuration.models.allEntries.count
         print("\(path): OK (\(providers) providers, \(models) models, listening on \(configuration.listen))")
+        if self.prices { print(Self.priceTable(configuration, on: CalendarDay(Date())), terminator: "") }
     }
 
     /// Loads the configuration, or prints every problem to standard error and exits with status 1.

@@ -13,7 +13,7 @@ struct LLMSidecarCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "llm-sidecar",
         abstract: "A localhost proxy that lets OpenAI SDK clients use OpenAI, DeepSeek, Qwen and other providers.",
-        subcommands: [ServeCommand.self, CheckConfigCommand.self, TokenCommand.self, AuditCommand.self],
+        subcommands: [ServeCommand.self, CheckConfigCommand.self, TokenCommand.self, AuditCommand.self, UsageCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

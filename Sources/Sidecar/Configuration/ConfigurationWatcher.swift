@@ -15,7 +15,7 @@ import UnixSignals
 import Glibc
 #endif
 
-/// Reloads the configuration when its file or a key file changes, or on SIGHUP.
+/// Reloads the configuration when its file, a key file or the price catalog changes, or on SIGHUP.
 ///
 /// Files are checked every second by what their path resolves to (device, inode, size and
 /// modification time), so the symlink swap with which Kubernetes updates a mounted ConfigMap or
@@ -119,13 +119,13 @@ final class ConfigurationWatcher: Service, Sendable {
         }
     }
 
-    /// The configuration file and every key file it names.
+    /// The configuration file, every key file it names, and the price catalog.
     private static func watchedFiles(_ path: String, _ configuration: SidecarConfiguration) -> [String] {
         let keyFiles = configuration.providers.values.flatMap(\.keySources).compactMap { source -> String? in
             if case .file(let file) = source { return file }
             return nil
         }
-        return [path] + keyFiles.sorted()
+        return [path] + keyFiles.sorted() + [configuration.pricing.catalog.path].compactMap { $0 }
     }
 
     private static func identities(of files: [String]) -> [String: FileIdentity?] {

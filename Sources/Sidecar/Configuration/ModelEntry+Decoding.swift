@@ -11,7 +11,7 @@ extension ModelEntry {
         "strengths", "best_for", "description",
     ]
     static let deploymentKeys: Set<String> = ["provider", "upstream_model", "weight", "max_concurrency"]
-    static let priceKeys: Set<String> = ["input", "cached_input", "cache_write", "output", "reasoning", "currency"]
+    static let priceKeys: Set<String> = ["input", "cached_input", "cache_write", "output", "reasoning", "currency", "effective"]
 
     /// Decodes `models:`, checking that each deployment names a configured provider and that
     /// every fallback names a model.
@@ -57,7 +57,7 @@ extension ModelEntry {
             case "fallbacks": entry.fallbacks = reader.stringList(child)
             case "context_window": entry.contextWindow = reader.int(child, in: 1...100_000_000)
             case "max_output_tokens": entry.maxOutputTokens = reader.int(child, in: 1...100_000_000)
-            case "price": entry.price = Self.decodePrice(child, reader: &reader)
+            case "price": entry.pricing.configured = Self.decodePriceSchedule(child, reader: &reader)
             case "strengths": entry.strengths = reader.stringList(child)
             case "best_for": entry.bestFor = reader.stringList(child)
             case "description": entry.description = reader.string(child)
@@ -113,9 +113,38 @@ extension ModelEntry {
         return strategy
     }
 
-    private static func decodePrice(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> Price? {
+    /// `price:` is one price or a list of prices with distinct `effective` days (at most one without).
+    private static func decodePriceSchedule(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> PriceSchedule? {
+        var items = [value]
+        if case .sequence(let nodes) = value.node.kind {
+            guard !nodes.isEmpty else {
+                reader.report(value, "must be a price or a list of prices")
+                return nil
+            }
+            items = nodes.enumerated().map { ConfigurationReader.Value(node: $1, path: "\(value.path)[\($0)]") }
+        }
+        var entries: [PriceSchedule.Entry] = []
+        var days: Set<CalendarDay?> = []
+        for item in items {
+            guard let entry = Self.decodePrice(item, reader: &reader) else { continue }
+            guard days.insert(entry.effective).inserted else {
+                if let day = entry.effective {
+                    reader.report(item, path: item.child("effective"), "another price of this model is effective on \(day) too")
+                } else {
+                    reader.report(item, "only one price may leave out effective (it applies before the first dated one)")
+                }
+                continue
+            }
+            entries.append(entry)
+        }
+        return entries.isEmpty ? nil : PriceSchedule(entries)
+    }
+
+    private static func decodePrice(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> PriceSchedule.Entry? {
         var amounts: [String: Money] = [:]
         var currency = Price.Currency.usd
+        var effective: CalendarDay?
+        var valid = true
         for (key, child) in reader.mapping(value, allowedKeys: Self.priceKeys) {
             if key == "currency" {
                 guard let text = reader.string(child), let parsed = Price.Currency(rawValue: text.uppercased()) else {
@@ -123,6 +152,17 @@ extension ModelEntry {
                     continue
                 }
                 currency = parsed
+            } else if key == "effective" {
+                guard let text = reader.string(child) else {
+                    valid = false
+                    continue
+                }
+                guard let day = CalendarDay(parsing: text.trimmed) else {
+                    reader.report(child, "must be a date YYYY-MM-DD (UTC), such as 2025-09-29, not '\(text)'")
+                    valid = false
+                    continue
+                }
+                effective = day
             } else if let amount = reader.pricePerMillion(child) {
                 amounts[key] = amount
             }
@@ -131,7 +171,7 @@ extension ModelEntry {
             reader.report(value, "needs both input and output (prices per million tokens)")
             return nil
         }
-        return Price(
+        let price = Price(
             input: input,
             cachedInput: amounts["cached_input"],
             cacheWrite: amounts["cache_write"],
@@ -139,5 +179,6 @@ extension ModelEntry {
             reasoning: amounts["reasoning"],
             currency: currency
         )
+        return valid ? PriceSchedule.Entry(effective: effective, price: price) : nil
     }
 }

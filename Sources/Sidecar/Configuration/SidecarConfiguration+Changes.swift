@@ -44,10 +44,11 @@ extension SidecarConfiguration {
             var what: [String] = []
             if old.deployments != new.deployments || old.balance != new.balance { what.append("deployments") }
             if old.fallbacks != new.fallbacks { what.append("fallbacks") }
-            if old.price != new.price { what.append("price") }
+            if old.pricing.configured != new.pricing.configured { what.append("price") }
             return what
         }
         changes.applied += Self.compare("route", old.routes, self.routes) { old, new in old == new ? [] : ["candidates"] }
+        if old.pricing.catalog != self.pricing.catalog { changes.applied.append("pricing catalog changed") }
         let restartOnly: [(String, Bool)] = [
             ("listen", old.listen != self.listen),
             ("metrics.listen", old.metricsListen != self.metricsListen),

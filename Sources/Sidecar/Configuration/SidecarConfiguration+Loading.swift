@@ -10,7 +10,8 @@ import Logging
 
 extension SidecarConfiguration {
     static let topLevelKeys: Set<String> = [
-        "listen", "server", "metrics", "providers", "models", "routes", "resilience", "clients", "quotas", "usage", "audit", "passthrough", "log",
+        "listen", "server", "metrics", "providers", "models", "pricing", "routes", "resilience", "clients", "quotas", "usage", "audit",
+        "passthrough", "log",
     ]
     static let serverKeys: Set<String> = [
         "max_request_body", "event_loop_threads", "request_read_timeout", "idle_timeout", "max_streams", "shutdown_delay", "drain_timeout",
@@ -75,6 +76,7 @@ extension SidecarConfiguration {
             case "metrics": configuration.metricsListen = Self.decodeMetrics(value, reader: &reader)
             case "providers": configuration.providers = ProviderConfiguration.decodeAll(value, declared: &declaredProviders, reader: &reader)
             case "models": modelsValue = value
+            case "pricing": configuration.pricing = PricingSettings.decode(value, reader: &reader)
             case "routes": routesValue = value
             case "resilience": configuration.resilience = ResilienceSettings.decode(value, reader: &reader)
             case "quotas": configuration.quotas = QuotaSettings.decode(value, reader: &reader)
@@ -110,6 +112,7 @@ extension SidecarConfiguration {
             reader.report(nil, path: "quotas.clients.\(name)", "no client named '\(name)' under clients")
         }
         configuration.warnings = configuration.providers.values.sorted { $0.name < $1.name }.compactMap(\.unusableReason)
+        configuration.resolvePricing()
         return configuration
     }
 

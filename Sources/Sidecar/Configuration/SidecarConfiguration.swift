@@ -16,6 +16,8 @@ struct SidecarConfiguration: Sendable {
     var server: ServerSettings
     var providers: [String: ProviderConfiguration]
     var models: ModelCatalog
+    /// Default prices besides the built-in table (`pricing:`).
+    var pricing = PricingSettings()
     /// Task type → candidate models (`routes:`), used by `model: "auto"`.
     var routes: [String: RouteConfiguration]
     var resilience: ResilienceSettings

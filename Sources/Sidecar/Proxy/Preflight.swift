@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import FoundationEssentials
 import Translate
 
 /// Checks a plan before anything is sent: drops candidates whose context window cannot hold the
@@ -77,12 +78,15 @@ struct Preflight {
     /// The most any of `steps` can cost and use: tokens, and money per currency.
     private func worstCase(of steps: [RoutePlan.Step], need: Need, settings: QuotaSettings) -> QuotaLedger.Demand {
         var demand = QuotaLedger.Demand(tokens: 0)
+        let today = CalendarDay(Date())
         for step in steps {
             let output = need.generates ? self.outputLimit(of: step.model.entry, need: need, settings: settings) : 0
             demand.tokens = max(demand.tokens, need.promptTokens + output)
-            guard let price = step.model.entry.price else { continue }
-            let cost = price.cost(of: Usage(inputTokens: need.promptTokens, outputTokens: output))
-            demand.costs[price.currency.rawValue] = max(demand.costs[price.currency.rawValue] ?? Money(picos: 0), cost)
+            for deployment in step.deployments {
+                guard let price = step.model.entry.price(of: step.model, on: deployment, day: today) else { continue }
+                let cost = price.cost(of: Usage(inputTokens: need.promptTokens, outputTokens: output))
+                demand.costs[price.currency.rawValue] = max(demand.costs[price.currency.rawValue] ?? Money(picos: 0), cost)
+            }
         }
         return demand
     }

@@ -19,7 +19,8 @@ struct ModelEntry: Sendable {
     var fallbacks: [String] = []
     var contextWindow: Int?
     var maxOutputTokens: Int?
-    var price: Price?
+    /// Its own prices from `sidecar.yaml`, and the defaults it falls back to.
+    var pricing = ModelPricing()
     var strengths: [String]
     var bestFor: [String]
     var description: String?
@@ -96,4 +97,11 @@ struct ModelCatalog: Sendable {
     }
 
     var allEntries: [ModelEntry] { self.listed + self.patterns }
+
+    /// Changes every entry in place, keeping the lookup order.
+    mutating func updateEntries(_ update: (inout ModelEntry) -> Void) {
+        for index in self.listed.indices { update(&self.listed[index]) }
+        for index in self.patterns.indices { update(&self.patterns[index]) }
+        self.exact = Dictionary(self.listed.map { ($0.name, $0) }) { _, last in last }
+    }
 }

@@ -10,6 +10,9 @@
 /// Nesting is limited (``JSONValue/defaultMaximumDepth`` = 128 arrays/objects deep) so a hostile
 /// 10 000-deep document is rejected with an error instead of exhausting the stack.
 struct JSONParser: ~Copyable {
+    /// Objects with this many members switch from linear to hashed duplicate-key checks.
+    static let hashedKeysThreshold = 32
+
     private let bytes: UnsafeBufferPointer<UInt8>
     private let maximumDepth: Int
     private var index = 0
@@ -54,6 +57,9 @@ struct JSONParser: ~Copyable {
         try self.enterContainer()
         defer { self.depth -= 1 }
         var object = JSONObject()
+        // Past a few dozen members, duplicate keys are found by hashing: the linear check would
+        // make a catalog of 5,000 models cost 12 million string comparisons.
+        var keys: Set<String>?
         self.skipWhitespace()
         if self.consume(UInt8(ascii: "}")) { return object }
         while true {
@@ -63,7 +69,9 @@ struct JSONParser: ~Copyable {
             self.skipWhitespace()
             guard self.consume(UInt8(ascii: ":")) else { throw self.error("expected ':' after an object key") }
             let value = try self.parseValue()
-            if object[key] == nil {
+            if object.count == Self.hashedKeysThreshold { keys = Set(object.keys) }
+            let isNew = keys != nil ? keys!.insert(key).inserted : object[key] == nil
+            if isNew {
                 object.appendUnchecked(key: key, value: value)
             } else {
                 object[key] = value

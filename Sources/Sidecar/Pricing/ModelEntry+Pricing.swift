@@ -1,0 +1,30 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import FoundationEssentials
+import Translate
+
+extension ModelEntry {
+    /// The price in force today for the first deployment, from whichever source: what
+    /// listings (`/api/v1/models`) show. Requests are billed per deployment (see ``Billing``).
+    var price: Price? { self.resolvedPrice(on: CalendarDay(Date()))?.price }
+
+    /// What `model` costs on `day` when `deployment` serves it: its vendor's price for the
+    /// upstream model it is asked for.
+    func price(of model: ResolvedModel, on deployment: DeploymentChoice, day: CalendarDay) -> Price? {
+        self.pricing.resolve(
+            vendor: PriceVendor(deployment.provider.configuration.dialect),
+            upstreamModel: model.target(on: deployment.configuration).model,
+            on: day
+        )?.price
+    }
+
+    /// The first deployment's price on `day`, and where it comes from.
+    func resolvedPrice(on day: CalendarDay) -> ModelPricing.Resolved? {
+        self.pricing.resolve(vendor: self.pricing.listingVendor, upstreamModel: self.upstreamModel ?? self.name, on: day)
+    }
+}

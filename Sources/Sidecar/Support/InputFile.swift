@@ -1,0 +1,83 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file (or standard input) read with the C library, whole or line by line, so a 3 MB
+/// catalog or a gigabyte of logs is read without Foundation and without holding more than a
+/// line at a time. Errors carry the system's reason (`No such file or directory`).
+struct InputFile: ~Copyable {
+    private let handle: UnsafeMutablePointer<FILE>
+    /// The path, or `-` for standard input.
+    let name: String
+
+    init(path: String) throws(InputFileError) {
+        guard let handle = fopen(path, "r") else { throw InputFileError(path: path, errno: errno) }
+        self.handle = handle
+        self.name = path
+    }
+
+    /// Standard input, through a stream of its own on descriptor 0.
+    init(standardInput: Void) throws(InputFileError) {
+        guard let handle = fdopen(STDIN_FILENO, "r") else { throw InputFileError(path: "-", errno: errno) }
+        self.handle = handle
+        self.name = "-"
+    }
+
+    /// The next line without its line terminator (`\n` or `\r\n`); `nil` at the end.
+    func readLine() throws(InputFileError) -> [UInt8]? {
+        var buffer: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(buffer) }
+        let count = getline(&buffer, &capacity, self.handle)
+        guard count >= 0, let buffer else {
+            if ferror(self.handle) != 0 { throw InputFileError(path: self.name, errno: errno) }
+            return nil
+        }
+        var line = Array(UnsafeRawBufferPointer(start: buffer, count: count))
+        if line.last == UInt8(ascii: "\n") { line.removeLast() }
+        if line.last == UInt8(ascii: "\r") { line.removeLast() }
+        return line
+    }
+
+    /// The rest of the file.
+    func readAll() throws(InputFileError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, self.handle) }
+            bytes.append(contentsOf: chunk.prefix(count))
+            if count < chunk.count {
+                if ferror(self.handle) != 0 { throw InputFileError(path: self.name, errno: errno) }
+                return bytes
+            }
+        }
+    }
+
+    deinit {
+        fclose(self.handle)
+    }
+}
+
+/// A file that cannot be read, with the system's reason.
+struct InputFileError: Error, Sendable, CustomStringConvertible {
+    var path: String
+    /// The `errno` value.
+    var code: Int32
+
+    init(path: String, errno code: Int32) {
+        self.path = path
+        self.code = code
+    }
+
+    /// `cannot read 'usage.log': No such file or directory`.
+    var description: String { "cannot read '\(self.path)': \(String(cString: strerror(self.code)))" }
+}

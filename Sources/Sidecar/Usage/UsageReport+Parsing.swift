@@ -1,0 +1,93 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Translate
+
+extension UsageReport {
+    /// What a log line holds.
+    enum ParsedLine {
+        case blank
+        case notJSON
+        /// A JSON object other than a usage line.
+        case otherJSON
+        /// A usage line's fields.
+        case usage(JSONObject)
+    }
+
+    /// Reads a log line: the JSON object from its first `{` to the end, so any prefix
+    /// (`[pod/app-7d9/llm-sidecar] `, a timestamp) is skipped.
+    static func parse(_ line: some Collection<UInt8>) -> ParsedLine {
+        let bytes = Array(line)
+        guard let start = bytes.firstIndex(of: UInt8(ascii: "{")) else {
+            return bytes.allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") } ? .blank : .notJSON
+        }
+        guard let object = (try? JSONValue.parse(bytes[start...]))?.objectValue else { return .notJSON }
+        return object["kind"]?.stringValue == "usage" ? .usage(object) : .otherJSON
+    }
+
+    /// The UTC day of an RFC 3339 timestamp: `2026-11-27T03:07:26.495Z` (what usage lines
+    /// write), other offsets (`2026-11-27T08:07:26+05:00`), or a bare date.
+    static func day(ofTimestamp text: String) -> CalendarDay? {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 10, let date = CalendarDay(parsing: String(decoding: bytes[0..<10], as: UTF8.self)) else { return nil }
+        guard bytes.count > 10 else { return date }
+        guard bytes.count >= 19, bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: " "),
+            let hours = Self.number(bytes[11..<13]), let minutes = Self.number(bytes[14..<16]), let seconds = Self.number(bytes[17..<19])
+        else { return nil }
+        var offset = 0
+        if let sign = bytes.lastIndex(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") }), sign > 18, bytes.count - sign == 6 {
+            guard let offsetHours = Self.number(bytes[(sign + 1)..<(sign + 3)]), let offsetMinutes = Self.number(bytes[(sign + 4)..<(sign + 6)])
+            else { return nil }
+            offset = (offsetHours * 60 + offsetMinutes) * 60 * (bytes[sign] == UInt8(ascii: "-") ? -1 : 1)
+        }
+        let instant = Int64(date.daysSinceEpoch) * 86_400 + Int64(hours * 3600 + minutes * 60 + seconds - offset)
+        return CalendarDay(secondsSinceEpoch: instant)
+    }
+
+    private static func number(_ digits: ArraySlice<UInt8>) -> Int? {
+        guard !digits.isEmpty, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        return digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+    }
+
+    /// Short names for the OpenTelemetry fields people group by most.
+    static let fieldAliases = ["provider": "gen_ai.provider.name", "operation": "gen_ai.operation.name"]
+
+    /// The value a line groups under for `field`: `day` and `month` come from the timestamp,
+    /// any other name is the line's field of that name (labels such as `k8s.pod.name`
+    /// included, `provider` and `operation` short for their `gen_ai.` fields); `nil` when the
+    /// line lacks it or it is null.
+    static func value(of field: String, in fields: JSONObject, day: CalendarDay?) -> String? {
+        switch field {
+        case Self.dayField: return day?.description
+        case Self.monthField: return day?.monthDescription
+        default: break
+        }
+        switch fields[field] ?? Self.fieldAliases[field].flatMap({ fields[$0] }) {
+        case .string(let text)?: return text
+        case .number(let number)?: return number.literal
+        case .bool(let bool)?: return bool ? "true" : "false"
+        case .null?, nil: return nil
+        case let value?: return value.jsonString
+        }
+    }
+
+    /// One usage line's contribution.
+    static func totals(of fields: JSONObject) -> Totals {
+        let outcome = fields["outcome"]?.stringValue
+        var totals = Totals(requests: 1, errors: outcome == "success" ? 0 : 1)
+        totals.inputTokens = fields["gen_ai.usage.input_tokens"]?.intValue ?? 0
+        totals.cachedInputTokens = fields["gen_ai.usage.cache_read.input_tokens"]?.intValue ?? 0
+        totals.outputTokens = fields["gen_ai.usage.output_tokens"]?.intValue ?? 0
+        totals.reasoningTokens = fields["gen_ai.usage.reasoning.output_tokens"]?.intValue ?? 0
+        if case .number(let number)? = fields["cost"], let cost = Money(roundingDecimal: number.literal) {
+            totals.cost[fields["currency"]?.stringValue ?? "?"] = cost
+        } else if outcome != "rejected" {
+            totals.unpriced = 1
+        }
+        return totals
+    }
+}

@@ -1,0 +1,122 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import Translate
+
+/// Costs and tokens of usage lines, grouped by any of their fields: what
+/// `llm-sidecar usage report` prints.
+///
+/// It reads whole logs: a line counts when it holds a JSON object with `"kind":"usage"`, after
+/// any prefix (`kubectl logs --prefix` writes `[pod/app-7d9/llm-sidecar] {…}`, `--timestamps`
+/// a time). Diagnostic log lines, other JSON and text are counted and skipped. Costs are summed
+/// per currency as exact ``Money``; a request with `"cost": null` is counted as unpriced, never
+/// as costing zero.
+struct UsageReport: Sendable {
+    /// Group by the UTC day of `timestamp` (`2026-11-27`).
+    static let dayField = "day"
+    /// Group by the UTC month of `timestamp` (`2026-11`).
+    static let monthField = "month"
+
+    /// Sums over some usage lines.
+    struct Totals: Sendable, Hashable {
+        var requests = 0
+        /// Requests whose `outcome` is not `success`.
+        var errors = 0
+        var inputTokens = 0
+        /// Prompt tokens read from the provider's cache (part of ``inputTokens``).
+        var cachedInputTokens = 0
+        var outputTokens = 0
+        /// Reasoning tokens (part of ``outputTokens``).
+        var reasoningTokens = 0
+        /// The cost of the priced requests, by currency.
+        var cost: [String: Money] = [:]
+        /// Requests with `"cost": null` that were not rejected by the sidecar itself: their cost
+        /// is unknown (no price configured, or no usage known), so it is in no cost column.
+        var unpriced = 0
+
+        mutating func add(_ other: Totals) {
+            self.requests += other.requests
+            self.errors += other.errors
+            self.inputTokens += other.inputTokens
+            self.cachedInputTokens += other.cachedInputTokens
+            self.outputTokens += other.outputTokens
+            self.reasoningTokens += other.reasoningTokens
+            self.cost.merge(other.cost, uniquingKeysWith: +)
+            self.unpriced += other.unpriced
+        }
+    }
+
+    /// What became of the input lines.
+    struct LineCounts: Sendable, Hashable {
+        /// Usage lines counted in the report.
+        var usage = 0
+        /// JSON objects that are not usage lines (diagnostic logs).
+        var otherJSON = 0
+        /// Lines holding no JSON object (text, truncated lines); blank lines are not counted.
+        var notJSON = 0
+        /// Usage lines outside `since`…`until`, or without a readable timestamp when filtering.
+        var outOfRange = 0
+    }
+
+    /// One group: its values of the grouping fields (`nil` where a line lacks the field) and sums.
+    struct Row: Sendable, Hashable {
+        var group: [String?]
+        var totals: Totals
+    }
+
+    /// The fields lines are grouped by, in order (default `model`).
+    let groupBy: [String]
+    /// The first UTC day counted, if any.
+    let since: CalendarDay?
+    /// The last UTC day counted, if any.
+    let until: CalendarDay?
+    private(set) var groups: [[String?]: Totals] = [:]
+    private(set) var total = Totals()
+    private(set) var lines = LineCounts()
+
+    init(groupBy: [String] = ["model"], since: CalendarDay? = nil, until: CalendarDay? = nil) {
+        self.groupBy = groupBy
+        self.since = since
+        self.until = until
+    }
+
+    /// Counts one log line (without its line terminator).
+    mutating func add(line: some Collection<UInt8>) {
+        switch Self.parse(line) {
+        case .blank: break
+        case .notJSON: self.lines.notJSON += 1
+        case .otherJSON: self.lines.otherJSON += 1
+        case .usage(let fields):
+            let day = fields["timestamp"]?.stringValue.flatMap(Self.day(ofTimestamp:))
+            if self.since != nil || self.until != nil {
+                guard let day, self.since.map({ $0 <= day }) ?? true, self.until.map({ day <= $0 }) ?? true else {
+                    self.lines.outOfRange += 1
+                    return
+                }
+            }
+            self.lines.usage += 1
+            let totals = Self.totals(of: fields)
+            self.groups[self.groupBy.map { Self.value(of: $0, in: fields, day: day) }, default: Totals()].add(totals)
+            self.total.add(totals)
+        }
+    }
+
+    /// The groups in order of their values (lines lacking a field last).
+    var rows: [Row] {
+        self.groups.map { Row(group: $0.key, totals: $0.value) }.sorted { lhs, rhs in
+            for (left, right) in zip(lhs.group, rhs.group) where left != right {
+                guard let left else { return false }
+                guard let right else { return true }
+                return left < right
+            }
+            return false
+        }
+    }
+
+    /// Every currency that has a cost, sorted.
+    var currencies: [String] { self.total.cost.keys.sorted() }
+}
