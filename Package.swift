@@ -28,7 +28,9 @@ let package = Package(
         .systemLibrary(name: "COpenSSL"),
         .target(
             name: "Translate",
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            // `rounded()` lowers to libm's round, which only Foundation would otherwise bring in.
+            linkerSettings: [.linkedLibrary("m")]
         ),
         .executableTarget(
             name: "Sidecar",

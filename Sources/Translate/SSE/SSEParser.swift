@@ -35,28 +35,44 @@ public struct SSEParser: Sendable {
     public init() {}
 
     /// Consumes `bytes` and returns every event completed by them.
-    public mutating func feed(_ bytes: some Sequence<UInt8>) throws(TranslationError) -> [SSEEvent] {
+    ///
+    /// Lines are found by scanning contiguous memory and copied in one piece each, so a chunk
+    /// costs a few allocations (its events), not one per byte.
+    public mutating func feed(_ bytes: [UInt8]) throws(TranslationError) -> [SSEEvent] {
         var events: [SSEEvent] = []
-        for byte in bytes {
-            switch byte {
-            case UInt8(ascii: "\n"):
-                if self.lastByteWasCarriageReturn {
-                    self.lastByteWasCarriageReturn = false
+        let failure = bytes.withUnsafeBufferPointer { buffer in self.scan(buffer, into: &events) }
+        if let failure { throw failure }
+        return events
+    }
+
+    /// Consumes `bytes` from any sequence (copied to contiguous memory first).
+    public mutating func feed(_ bytes: some Sequence<UInt8>) throws(TranslationError) -> [SSEEvent] {
+        try self.feed(Array(bytes))
+    }
+
+    /// Splits `buffer` into lines; returns the error when a line grows past the limit.
+    private mutating func scan(_ buffer: UnsafeBufferPointer<UInt8>, into events: inout [SSEEvent]) -> TranslationError? {
+        var index = 0
+        while index < buffer.count {
+            if self.lastByteWasCarriageReturn {
+                self.lastByteWasCarriageReturn = false
+                if buffer[index] == UInt8(ascii: "\n") {
+                    index += 1
                     continue
                 }
-                self.endLine(into: &events)
-            case UInt8(ascii: "\r"):
-                self.lastByteWasCarriageReturn = true
-                self.endLine(into: &events)
-            default:
-                self.lastByteWasCarriageReturn = false
-                self.line.append(byte)
-                guard self.line.count <= Self.maximumLineLength else {
-                    throw TranslationError(.streamProtocolViolation, "event stream line longer than \(Self.maximumLineLength) bytes")
-                }
             }
+            var end = index
+            while end < buffer.count, buffer[end] != UInt8(ascii: "\n"), buffer[end] != UInt8(ascii: "\r") { end += 1 }
+            self.line.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[index..<end]))
+            guard self.line.count <= Self.maximumLineLength else {
+                return TranslationError(.streamProtocolViolation, "event stream line longer than \(Self.maximumLineLength) bytes")
+            }
+            guard end < buffer.count else { break }
+            self.lastByteWasCarriageReturn = buffer[end] == UInt8(ascii: "\r")
+            self.endLine(into: &events)
+            index = end + 1
         }
-        return events
+        return nil
     }
 
     /// Ends the stream. An event that was not followed by a blank line is still dispatched,
