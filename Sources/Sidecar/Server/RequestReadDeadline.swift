@@ -28,11 +28,15 @@ final class RequestReadDeadline {
         self.timeout = timeout
     }
 
+    /// Starts the deadline when a request's first bytes arrive. `context` is the front
+    /// handler's, so the 408 is written below the HTTP encoder (the decoder is mid-request).
     func bytesArrived(context: ChannelHandlerContext) {
         guard !self.answering, self.timer == nil else { return }
-        let channel = context.channel
+        let front = NIOLoopBound(context, eventLoop: context.eventLoop)
         self.timer = context.eventLoop.scheduleTask(in: self.timeout) {
-            channel.writeAndFlush(Self.timeoutResponse(allocator: channel.allocator)).whenComplete { _ in channel.close(promise: nil) }
+            let context = front.value
+            let response = NIOAny(Self.timeoutResponse(allocator: context.channel.allocator))
+            context.writeAndFlush(response).whenComplete { _ in front.value.close(promise: nil) }
         }
     }
 
@@ -46,7 +50,7 @@ final class RequestReadDeadline {
         self.answering = false
     }
 
-    /// 408 as raw bytes, written below the HTTP encoder (the decoder is mid-request).
+    /// 408 as raw bytes.
     private static func timeoutResponse(allocator: ByteBufferAllocator) -> ByteBuffer {
         let body = ProxyError(.requestTimeout, "The request did not arrive completely in time.").openAIBody.json.serialized()
         var buffer = allocator.buffer(capacity: 256)
