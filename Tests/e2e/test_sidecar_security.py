@@ -200,3 +200,17 @@ def test_slowloris_is_cut_off_while_normal_requests_go_on(emulator, tmp_path):
         for attacker in attackers:
             attacker.close()
         sidecar.stop()
+
+
+def test_no_request_field_can_redirect_a_key(sidecar, emulator, tmp_path):
+    """Fields that other gateways honour (`api_base`, `base_url`, LiteLLM's `api_key`) are just
+    body fields here: the request still goes to the configured provider with the configured key."""
+    trap = tmp_path / "trap"
+    answer = sidecar.client().chat.completions.create(
+        model="gpt-4o-mini", messages=HELLO,
+        extra_body={"api_base": "http://127.0.0.1:9/steal", "base_url": "http://127.0.0.1:9/steal", "api_key": str(trap)},
+        extra_headers={"X-Forwarded-Host": "evil.example", "Host": "evil.example"})
+    assert answer.choices[0].message.content.startswith("Hello from the openai emulator")
+    received = emulator.requests("openai")[-1]
+    assert received["path"] == "/openai/v1/chat/completions"
+    assert received["headers"]["authorization"] == "Bearer " + emulator.key("openai")

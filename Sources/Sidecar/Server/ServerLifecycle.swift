@@ -25,7 +25,7 @@ final class ServerLifecycle: Sendable {
     var isCutOff: Bool { self.phase.load(ordering: .acquiring) == Phase.cutOff.rawValue }
 
     func beginDraining() {
-        self.phase.compareExchange(expected: Phase.serving.rawValue, desired: Phase.draining.rawValue, ordering: .acquiringAndReleasing)
+        _ = self.phase.compareExchange(expected: Phase.serving.rawValue, desired: Phase.draining.rawValue, ordering: .acquiringAndReleasing)
     }
 
     func cutOff() {
