@@ -87,6 +87,9 @@ def measure_idle_streams(port: int, count: int, rss_mb) -> dict:
                     if not data:
                         raise RuntimeError("stream closed before its first chunk")
                     received += data
+                    status_line = received.split(b"\r\n", 1)[0]
+                    if b"\r\n" in received and b" 200 " not in status_line:
+                        raise RuntimeError("stream refused: " + status_line.decode())
                 connections.append(writer)
 
         await asyncio.gather(*(open_stream() for _ in range(count)))

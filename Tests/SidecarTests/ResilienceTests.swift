@@ -104,6 +104,56 @@ import Testing
         #expect(breaker.state(at: self.at(11)) == .open)
     }
 
+    @Test func aLongRunOfSuccessesStillLetsTheRateOpenTheBreakerOnceTheyAge() {
+        let breaker = CircuitBreaker(policy: Self.policy)
+        // 100,000 successes in the first second: they count, in one bucket, until they age out.
+        for _ in 0..<100_000 { _ = breaker.record(success: true, at: self.at(0)) }
+        #expect(breaker.record(success: false, at: self.at(1_500)) == nil)
+        #expect(breaker.record(success: false, at: self.at(1_501)) == nil)
+        #expect(breaker.record(success: true, at: self.at(11_000)) == nil)
+        // Only the last 10 s count: 3 failures of 4 calls (the 100,000 successes would keep it closed).
+        #expect(breaker.record(success: false, at: self.at(11_001)) == .open)
+    }
+
+    // MARK: Sliding window
+
+    @Test func theWindowCountsWhatIsInsideIt() {
+        var window = SlidingWindow(length: .seconds(10), buckets: 10, origin: self.start)
+        window.add(marked: 1, at: self.at(0))
+        window.add(marked: 0, at: self.at(4_500))
+        window.add(events: 3, marked: 2, at: self.at(9_999))
+        #expect(window.tally(at: self.at(9_999)) == SlidingWindow.Tally(events: 5, marked: 3))
+        // At 10 s the bucket of second 0 has left; at 15 s that of second 4 too.
+        #expect(window.tally(at: self.at(10_000)) == SlidingWindow.Tally(events: 4, marked: 2))
+        #expect(window.tally(at: self.at(15_000)) == SlidingWindow.Tally(events: 3, marked: 2))
+        #expect(window.tally(at: self.at(30_000)) == SlidingWindow.Tally())
+    }
+
+    @Test func aBucketIsReusedWhenTheWindowComesRound() {
+        var window = SlidingWindow(length: .seconds(10), buckets: 10, origin: self.start)
+        window.add(marked: 1, at: self.at(2_000))
+        window.add(marked: 0, at: self.at(12_000))  // same slot of the ring, ten seconds on
+        #expect(window.tally(at: self.at(12_000)) == SlidingWindow.Tally(events: 1, marked: 0))
+    }
+
+    @Test func lateAndEarlyInstantsAreHandled() {
+        var window = SlidingWindow(length: .seconds(10), buckets: 10, origin: self.at(5_000))
+        window.add(marked: 1, at: self.at(4_500))  // before the origin: bucket -1
+        window.add(marked: 0, at: self.at(20_000))
+        window.add(marked: 1, at: self.at(10_000))  // a late caller: its slot already holds second 15
+        #expect(window.tally(at: self.at(20_000)) == SlidingWindow.Tally(events: 1, marked: 0))
+        #expect(window.tally(at: self.at(5_000)) == SlidingWindow.Tally(events: 1, marked: 1))
+    }
+
+    @Test func withoutAnOriginTheFirstInstantIsBucketZero() {
+        var window = SlidingWindow(length: .seconds(1), buckets: 4)
+        #expect(window.tally(at: self.at(0)) == SlidingWindow.Tally())
+        window.add(marked: 1, at: self.at(100))
+        window.add(marked: 0, at: self.at(349))  // same 250 ms bucket as the first add
+        #expect(window.tally(at: self.at(1_099)) == SlidingWindow.Tally(events: 2, marked: 1))
+        #expect(window.tally(at: self.at(1_100)) == SlidingWindow.Tally())
+    }
+
     // MARK: Retry budget
 
     @Test func theBudgetHasAFloorWithoutTraffic() {

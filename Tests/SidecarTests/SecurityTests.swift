@@ -185,7 +185,7 @@ extension SidecarConfiguration {
     func verify(_ lines: [[UInt8]]) -> Result<AuditVerifier.Summary, AuditVerifier.Break> {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString).jsonl").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        FileManager.default.createFile(atPath: path, contents: Data(lines.flatMap { $0 + [UInt8(ascii: "\n")] }))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(lines.flatMap { $0 + [UInt8(ascii: "\n")] }))
         return Result { () throws(AuditVerifier.Break) in try AuditVerifier.verify(file: path) }
     }
 

@@ -19,12 +19,13 @@ extension CircuitBreaker {
 
         let policy: Policy
         private var phase = Phase.closed
-        /// Outcomes inside the window, oldest first.
-        private var outcomes: [(instant: ContinuousClock.Instant, success: Bool)] = []
+        /// Calls (events) and failures (marked) inside the window, in 20 buckets.
+        private var outcomes: SlidingWindow
         private var consecutiveFailures = 0
 
         init(policy: Policy) {
             self.policy = policy
+            self.outcomes = SlidingWindow(length: policy.window, buckets: 20)
         }
 
         mutating func state(at now: ContinuousClock.Instant) -> State {
@@ -79,12 +80,11 @@ extension CircuitBreaker {
         }
 
         private mutating func recordClosed(success: Bool, at now: ContinuousClock.Instant) -> State? {
-            self.outcomes.append((now, success))
+            self.outcomes.add(marked: success ? 0 : 1, at: now)
             self.consecutiveFailures = success ? 0 : self.consecutiveFailures + 1
-            self.dropOutcomes(before: now - self.policy.window)
-            let failures = self.outcomes.count { !$0.success }
+            let tally = self.outcomes.tally(at: now)
             let rateTripped =
-                self.outcomes.count >= self.policy.minimumCalls && Double(failures) >= self.policy.failureRate * Double(self.outcomes.count)
+                tally.events >= self.policy.minimumCalls && Double(tally.marked) >= self.policy.failureRate * Double(tally.events)
             guard !success, rateTripped || self.consecutiveFailures >= self.policy.consecutiveFailures else { return nil }
             self.open(at: now)
             return .open
@@ -98,19 +98,14 @@ extension CircuitBreaker {
 
         private mutating func open(at now: ContinuousClock.Instant) {
             self.phase = .open(until: now + self.policy.openDuration)
-            self.outcomes = []
+            self.outcomes.reset()
             self.consecutiveFailures = 0
         }
 
         private mutating func close() {
             self.phase = .closed
-            self.outcomes = []
+            self.outcomes.reset()
             self.consecutiveFailures = 0
-        }
-
-        private mutating func dropOutcomes(before cutoff: ContinuousClock.Instant) {
-            let stale = self.outcomes.prefix { $0.instant < cutoff }.count
-            if stale > 0 { self.outcomes.removeFirst(stale) }
         }
     }
 }

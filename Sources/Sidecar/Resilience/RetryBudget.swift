@@ -20,52 +20,26 @@ final class RetryBudget: Sendable {
         var minimumPerSecond = 3.0
     }
 
-    private struct Window: Sendable {
-        static let seconds = 10
-        /// `(second, requests, retries)` per bucket, by second modulo the window.
-        var buckets = [(second: Int64, requests: Int, retries: Int)](repeating: (-1, 0, 0), count: Window.seconds)
-
-        mutating func bucket(at second: Int64) -> Int {
-            let index = Int(second % Int64(Window.seconds))
-            if self.buckets[index].second != second { self.buckets[index] = (second, 0, 0) }
-            return index
-        }
-
-        func totals(at second: Int64) -> (requests: Int, retries: Int) {
-            self.buckets.filter { $0.second > second - Int64(Window.seconds) }.reduce((0, 0)) { ($0.0 + $1.requests, $0.1 + $1.retries) }
-        }
-    }
-
-    private let origin: ContinuousClock.Instant
-    private let window = Mutex(Window())
+    /// Requests (events) and retries (marked) over the last ten seconds, in 1-second buckets.
+    private let window: Mutex<SlidingWindow>
 
     init(origin: ContinuousClock.Instant = .now) {
-        self.origin = origin
+        self.window = Mutex(SlidingWindow(length: .seconds(10), buckets: 10, origin: origin))
     }
 
     /// Counts a request (its first attempt).
     func recordRequest(at now: ContinuousClock.Instant) {
-        let second = self.second(of: now)
-        self.window.withLock { window in
-            let index = window.bucket(at: second)
-            window.buckets[index].requests += 1
-        }
+        self.window.withLock { $0.add(marked: 0, at: now) }
     }
 
     /// Takes one retry from the budget; `false` when it is spent.
     func acquireRetry(at now: ContinuousClock.Instant, policy: Policy) -> Bool {
-        let second = self.second(of: now)
-        let allowance = policy.minimumPerSecond * Double(Window.seconds)
+        let allowance = policy.minimumPerSecond * 10
         return self.window.withLock { window in
-            let totals = window.totals(at: second)
-            guard Double(totals.retries) < policy.ratio * Double(totals.requests) + allowance else { return false }
-            let index = window.bucket(at: second)
-            window.buckets[index].retries += 1
+            let tally = window.tally(at: now)
+            guard Double(tally.marked) < policy.ratio * Double(tally.events) + allowance else { return false }
+            window.add(events: 0, marked: 1, at: now)
             return true
         }
-    }
-
-    private func second(of instant: ContinuousClock.Instant) -> Int64 {
-        (instant - self.origin).components.seconds
     }
 }
