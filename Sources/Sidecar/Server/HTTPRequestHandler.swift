@@ -125,15 +125,34 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func dispatch(_ request: ServerRequest, version: HTTPVersion, keepAlive: Bool, context: ChannelHandlerContext) {
-        let channel = context.channel
         let responder = self.responder
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let channel = context.channel
         self.deadline.requestComplete()
-        let deadline = NIOLoopBound(self.deadline, eventLoop: context.eventLoop)
         let task = Task(executorPreference: EventLoopTaskExecutor.executor(for: context.eventLoop)) {
             let response = await responder(request)
+            if case .stream = response.body {
+                handler.eventLoop.execute { handler.value.relay(response, version: version, keepAlive: keepAlive, to: channel) }
+            } else {
+                await ServerResponseWriting.write(response, version: version, keepAlive: keepAlive, to: channel)
+                handler.eventLoop.execute { handler.value.deadline.answerEnded() }
+            }
+        }
+        self.state = .responding(task)
+    }
+
+    /// Writes a streamed answer from a task of its own, so that the task that routed and
+    /// translated the request ends and returns its task-local stack: a task keeps the largest
+    /// stack it ever used until it ends, about 40 KB here, which would otherwise stay with every
+    /// stream for its whole life. A client that already left gets a cancelled relay, which still
+    /// ends the upstream transfer and writes the usage line.
+    private func relay(_ response: ServerResponse, version: HTTPVersion, keepAlive: Bool, to channel: any Channel) {
+        let deadline = NIOLoopBound(self.deadline, eventLoop: channel.eventLoop)
+        let task = Task(executorPreference: EventLoopTaskExecutor.executor(for: channel.eventLoop)) {
             await ServerResponseWriting.write(response, version: version, keepAlive: keepAlive, to: channel)
             deadline.eventLoop.execute { deadline.value.answerEnded() }
         }
+        if !channel.isActive { task.cancel() }
         self.state = .responding(task)
     }
 }
