@@ -29,7 +29,7 @@ apt_install libcurl4-openssl-dev libnghttp2-dev libssl-dev ca-certificates
 
 case "${1:-}" in
 --test)
-    apt_install python3 python3-pip
+    apt_install python3 python3-pip nginx openssl
     python3 -m pip install --quiet --disable-pip-version-check -r Tests/e2e/requirements.txt
     ;;
 --bench)

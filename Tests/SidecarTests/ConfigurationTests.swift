@@ -87,6 +87,28 @@ import Translate
         #expect(try self.parse(yaml).providers["deepseek"]?.apiKeys.map(\.value) == ["sk-from-file"])
     }
 
+    @Test func relativeKeyAndCAFilesAreRelativeToTheConfigurationFile() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("paths-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "sk-relative\n".write(to: directory.appendingPathComponent("deepseek.key"), atomically: true, encoding: .utf8)
+        try "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".write(
+            to: directory.appendingPathComponent("ca.pem"),
+            atomically: true,
+            encoding: .utf8
+        )
+        let yaml = Self.minimal.replacingOccurrences(of: "api_key_env: DEEPSEEK_API_KEY", with: "api_key_file: deepseek.key\n    ca_file: ca.pem")
+        let provider = try SidecarConfiguration.parse(yaml: yaml, file: directory.appendingPathComponent("sidecar.yaml").path, environment: [:])
+            .providers["deepseek"]
+        #expect(provider?.apiKeys.map(\.value) == ["sk-relative"])
+        #expect(provider?.caFile == directory.appendingPathComponent("ca.pem").path)
+    }
+
+    @Test func aCAFileMustHoldACertificate() {
+        let yaml = Self.minimal.replacingOccurrences(of: "api_key_env: DEEPSEEK_API_KEY", with: "api_key_env: K\n    ca_file: /nonexistent/ca.pem")
+        #expect(self.problems(yaml) == ["test.yaml:6: providers.deepseek.ca_file: cannot read '/nonexistent/ca.pem'"])
+    }
+
     @Test func secretsNeverPrint() {
         let secret = Secret(value: "sk-very-secret")
         #expect("\(secret)" == "<redacted>")

@@ -67,6 +67,13 @@ struct ConfigurationReader {
         return self.interpolate(text, at: value)
     }
 
+    /// A file path: absolute as written, or relative to the directory of the configuration file.
+    mutating func path(_ value: Value) -> String? {
+        guard let path = self.string(value) else { return nil }
+        guard !path.isEmpty, !path.hasPrefix("/"), let slash = self.file.lastIndex(of: "/") else { return path }
+        return String(self.file[...slash]) + path
+    }
+
     mutating func int(_ value: Value, in range: ClosedRange<Int>) -> Int? {
         guard let int = value.node.int else {
             self.report(value, "must be an integer")

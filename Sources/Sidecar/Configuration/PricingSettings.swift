@@ -19,19 +19,13 @@ struct PricingSettings: Sendable {
     static func decode(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> PricingSettings {
         var settings = PricingSettings()
         for (key, child) in reader.mapping(value, allowedKeys: Self.allowedKeys) where key == "catalog" {
-            guard let path = reader.string(child), !path.isEmpty else { continue }
+            guard let path = reader.path(child), !path.isEmpty else { continue }
             do {
-                settings.catalog = try PriceCatalog.load(path: Self.resolve(path, relativeTo: reader.file))
+                settings.catalog = try PriceCatalog.load(path: path)
             } catch {
                 reader.report(child, error.message)
             }
         }
         return settings
-    }
-
-    /// `path` when absolute, else `path` in the directory of `file`.
-    static func resolve(_ path: String, relativeTo file: String) -> String {
-        guard !path.hasPrefix("/"), let slash = file.lastIndex(of: "/") else { return path }
-        return String(file[...slash]) + path
     }
 }

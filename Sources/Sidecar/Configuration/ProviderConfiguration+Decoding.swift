@@ -11,7 +11,7 @@ import Translate
 extension ProviderConfiguration {
     static let allowedKeys: Set<String> = [
         "dialect", "base_url", "api_key_env", "api_key_file", "headers", "connect_timeout", "timeout", "first_byte_timeout", "idle_timeout", "proxy",
-        "allow_http",
+        "allow_http", "ca_file",
         "stream_options", "word_delay", "anthropic_version", "anthropic_beta", "default_max_tokens", "api_version",
     ]
 
@@ -60,7 +60,7 @@ extension ProviderConfiguration {
             case "dialect": dialect = Self.decodeDialect(child, reader: &reader)
             case "base_url": provider.baseURL = Self.decodeBaseURL(child, reader: &reader) ?? ""
             case "api_key_env": provider.keySources += Self.names(child, reader: &reader).map(KeySource.environment)
-            case "api_key_file": provider.keySources += Self.names(child, reader: &reader).map(KeySource.file)
+            case "api_key_file": provider.keySources += Self.paths(child, reader: &reader).map(KeySource.file)
             case "headers": provider.headers = reader.stringMap(child).map { HTTPHeader($0.0, $0.1) }
             case "connect_timeout": provider.connectTimeout = reader.duration(child) ?? provider.connectTimeout
             case "timeout": provider.timeout = reader.duration(child) ?? provider.timeout
@@ -68,6 +68,7 @@ extension ProviderConfiguration {
             case "idle_timeout": provider.idleTimeout = reader.duration(child)
             case "proxy": provider.proxy = reader.string(child)
             case "allow_http": provider.allowsHTTP = reader.bool(child) ?? false
+            case "ca_file": provider.caFile = Self.decodeCAFile(child, reader: &reader)
             case "stream_options": provider.acceptsStreamOptions = reader.bool(child)
             case "word_delay": provider.demoWordDelay = reader.duration(child) ?? provider.demoWordDelay
             case "anthropic_version": provider.dialectOptions.anthropicVersion = reader.string(child)
@@ -152,6 +153,26 @@ extension ProviderConfiguration {
         }
         while text.hasSuffix("/") { text.removeLast() }
         return text
+    }
+
+    /// One path, or a list of paths, each relative to the configuration file's directory.
+    private static func paths(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> [String] {
+        guard case .sequence(let items) = value.node.kind else { return reader.path(value).map { [$0] } ?? [] }
+        return items.enumerated().compactMap { index, node in reader.path(ConfigurationReader.Value(node: node, path: "\(value.path)[\(index)]")) }
+    }
+
+    /// A PEM bundle that must be readable and hold at least one certificate.
+    private static func decodeCAFile(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> String? {
+        guard let path = reader.path(value) else { return nil }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            reader.report(value, "cannot read '\(path)'")
+            return nil
+        }
+        guard text.contains("-----BEGIN CERTIFICATE-----") else {
+            reader.report(value, "'\(path)' holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+            return nil
+        }
+        return path
     }
 
     /// Reads a key from the environment or a file, trimmed; `nil` when absent or empty.

@@ -31,6 +31,9 @@ struct ProviderConfiguration: Sendable {
     /// An explicit outbound proxy URL (`http://`, `socks5h://`); otherwise libcurl honours
     /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` from the environment.
     var proxy: String?
+    /// A PEM bundle of the certificate authorities to trust for this provider instead of the
+    /// system's: a private endpoint's CA, or the CA of a TLS-inspecting corporate proxy.
+    var caFile: String?
     /// Overrides the dialect's default for sending `stream_options` (some old servers reject it).
     var acceptsStreamOptions: Bool?
     /// For the built-in `demo` provider: the pause between streamed words (default 20 ms).

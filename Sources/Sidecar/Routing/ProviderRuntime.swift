@@ -37,7 +37,8 @@ struct ProviderRuntime: Sendable {
             timeout: self.configuration.timeout,
             firstByteTimeout: self.configuration.firstByteTimeout ?? self.resilience.firstByteTimeout,
             idleTimeout: self.configuration.idleTimeout ?? self.resilience.idleTimeout,
-            proxy: self.configuration.proxy
+            proxy: self.configuration.proxy,
+            caFile: self.configuration.caFile
         )
     }
 

@@ -33,6 +33,8 @@ struct UpstreamRequest: Sendable {
     var idleTimeout: Duration? = nil
     /// An explicit proxy; `nil` lets libcurl read `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY`.
     var proxy: String?
+    /// A PEM file of the certificate authorities to trust instead of the system's; `nil`: the system's.
+    var caFile: String? = nil
 }
 
 /// The status line and headers of a provider's answer.

@@ -46,8 +46,6 @@ struct CurlEasyHandle {
 }
 
 extension CurlEasyHandle {
-    /// Sets every option for `transfer`. `userdata` is the transfer's opaque pointer; the
-    /// engine keeps the transfer alive until after `curl_multi_remove_handle`.
     /// The options every transfer shares, set once per handle.
     private func setSharedOptions() throws(CurlError) {
         try self.set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(self.errorBuffer))
@@ -61,7 +59,9 @@ extension CurlEasyHandle {
         try self.set(CURLOPT_ACCEPT_ENCODING, "")
     }
 
-    /// Sets every per-transfer option, overriding what the previous transfer set.
+    /// Sets every per-transfer option, overriding what the previous transfer set. `userdata` is
+    /// the transfer's opaque pointer; the engine keeps the transfer alive until after
+    /// `curl_multi_remove_handle`.
     func configure(for transfer: CurlTransfer, userdata: UnsafeMutableRawPointer) throws(CurlError) {
         let request = transfer.request
         try self.set(CURLOPT_URL, request.url)
@@ -76,9 +76,20 @@ extension CurlEasyHandle {
         try self.set(CURLOPT_TIMEOUT_MS, Self.milliseconds(request.timeout))
         // NULL restores the default: the proxy environment variables apply.
         try self.check(ccurl_easy_setopt_string(self.handle, CURLOPT_PROXY, request.proxy))
+        try self.check(ccurl_easy_setopt_string(self.handle, CURLOPT_CAINFO, request.caFile ?? Self.defaultCAFile))
         try self.setMethodAndBody(request)
         try self.set(CURLOPT_HTTPHEADER, list: transfer.engineHeaderList)
     }
+
+    /// The CA bundle libcurl was built to trust (Debian: `/etc/ssl/certs/ca-certificates.crt`),
+    /// restored for transfers without a provider `ca_file` since handles are reused.
+    private static let defaultCAFile: String? = {
+        guard let handle = curl_easy_init() else { return nil }
+        defer { curl_easy_cleanup(handle) }
+        var path: UnsafeMutableRawPointer?
+        guard ccurl_easy_getinfo_pointer(handle, CURLINFO_CAINFO, &path) == CURLE_OK, let path else { return nil }
+        return String(cString: path.assumingMemoryBound(to: CChar.self))
+    }()
 
     private func setMethodAndBody(_ request: UpstreamRequest) throws(CurlError) {
         try self.check(ccurl_easy_setopt_string(self.handle, CURLOPT_CUSTOMREQUEST, nil))
