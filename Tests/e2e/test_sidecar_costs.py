@@ -54,10 +54,12 @@ def test_a_hundred_concurrent_requests_against_a_budget_for_ten(emulator, tmp_pa
     sidecar = SidecarProcess(tmp_path, quota_configuration(emulator, COST * 10), provider_keys(emulator))
     try:
         emulator.cycle("openai", [{**EXACT_USAGE, "chunk_delay_ms": 5}])
-        client = sidecar.client(timeout=60)
         start = threading.Barrier(100)
 
         def one(_: int) -> int:
+            # A client (and connection) per thread, as 100 application workers would have: one
+            # httpx client shared by 100 threads now and then fails on its own with EBADF.
+            client = sidecar.client(timeout=60)
             start.wait()
             return ask(client)
 

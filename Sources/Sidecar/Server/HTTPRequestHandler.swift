@@ -43,6 +43,8 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let maximumBodyBytes: @Sendable () -> Int
     private let deadline: RequestReadDeadline
     private var limit = 0
+    /// The drain deadline passed: a stream whose relay starts after it is cancelled at once.
+    private var drainDeadlinePassed = false
     private var state = State.idle
 
     /// - Parameter maximumBodyBytes: read for each request, so a configuration reload applies.
@@ -100,8 +102,9 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.close(promise: nil)
             return
         }
-        if event is DrainDeadlineEvent, case .responding(let task) = self.state {
-            task.cancel()
+        if event is DrainDeadlineEvent {
+            self.drainDeadlinePassed = true
+            if case .responding(let task) = self.state { task.cancel() }
             return
         }
         context.fireUserInboundEventTriggered(event)
@@ -145,14 +148,14 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// translated the request ends and returns its task-local stack: a task keeps the largest
     /// stack it ever used until it ends, about 40 KB here, which would otherwise stay with every
     /// stream for its whole life. A client that already left gets a cancelled relay, which still
-    /// ends the upstream transfer and writes the usage line.
+    /// ends the upstream transfer and writes the usage line; so does one whose drain deadline passed.
     private func relay(_ response: ServerResponse, version: HTTPVersion, keepAlive: Bool, to channel: any Channel) {
         let deadline = NIOLoopBound(self.deadline, eventLoop: channel.eventLoop)
         let task = Task(executorPreference: EventLoopTaskExecutor.executor(for: channel.eventLoop)) {
             await ServerResponseWriting.write(response, version: version, keepAlive: keepAlive, to: channel)
             deadline.eventLoop.execute { deadline.value.answerEnded() }
         }
-        if !channel.isActive { task.cancel() }
+        if !channel.isActive || self.drainDeadlinePassed { task.cancel() }
         self.state = .responding(task)
     }
 }
