@@ -12,11 +12,7 @@ extension AnthropicDialect {
         if let error = (try? JSONValue.parse(body))?["error"], error.objectValue != nil {
             return Self.failure(fromErrorObject: error, status: status)
         }
-        return UpstreamFailure(
-            kind: UpstreamFailure.kind(forStatus: status),
-            upstreamStatus: status,
-            message: "The provider answered HTTP \(status) without an error message."
-        )
+        return UpstreamFailure.unexplained(status: status)
     }
 
     /// The failure for an Anthropic `error` object, from an error answer or an `error` stream event.

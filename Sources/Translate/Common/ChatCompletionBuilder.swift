@@ -48,10 +48,10 @@ public struct ChatCompletionBuilder: Sendable {
     }
 
     /// A `chat.completion.chunk` carrying `delta` (and `finish_reason` when given).
-    public func chunk(delta: JSONObject, finishReason: String? = nil) -> StreamChunk {
+    public func chunk(delta: JSONObject, finishReason: String? = nil, choice: Int = 0) -> StreamChunk {
         StreamChunk(
             object: self.chunkObject(
-                choices: [["index": 0, "delta": .object(delta), "logprobs": nil, "finish_reason": .optional(finishReason)]],
+                choices: [["index": .int(choice), "delta": .object(delta), "logprobs": nil, "finish_reason": .optional(finishReason)]],
                 usage: nil
             )
         )

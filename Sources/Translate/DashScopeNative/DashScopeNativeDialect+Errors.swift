@@ -10,11 +10,7 @@ extension DashScopeNativeDialect {
     /// (several different failures share HTTP 400) and by the status otherwise.
     public func decodeError(status: Int, body: [UInt8]) -> UpstreamFailure {
         guard let object = (try? JSONValue.parse(body))?.objectValue, object["code"] != nil || object["message"] != nil else {
-            return UpstreamFailure(
-                kind: UpstreamFailure.kind(forStatus: status),
-                upstreamStatus: status,
-                message: "The provider answered HTTP \(status) without an error message."
-            )
+            return UpstreamFailure.unexplained(status: status)
         }
         return Self.failure(from: object, status: status)
     }

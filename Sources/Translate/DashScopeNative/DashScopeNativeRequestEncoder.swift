@@ -23,26 +23,8 @@ struct DashScopeNativeRequestEncoder {
         "repetition_penalty", "presence_penalty",
     ]
 
-    /// Body fields DashScope has no equivalent for whose loss would change the answer a client
-    /// gets; everything else not translated (`user`, `store`, `metadata`, `frequency_penalty`,
-    /// `stream_options`…) is dropped.
-    static let rejectedFields: [(key: String, isSet: @Sendable (JSONValue) -> Bool)] = [
-        ("logprobs", { $0.boolValue == true }),
-        ("top_logprobs", { !$0.isNull }),
-        ("logit_bias", { !($0.objectValue?.isEmpty ?? true) }),
-        ("audio", { !$0.isNull }),
-        ("modalities", { ($0.arrayValue ?? []).contains { $0.stringValue != "text" } }),
-        ("web_search_options", { !$0.isNull }),
-        ("functions", { !$0.isNull }),
-        ("function_call", { !$0.isNull }),
-    ]
-
     func body() throws(TranslationError) -> JSONObject {
-        for field in Self.rejectedFields {
-            if let value = self.request.body[field.key], field.isSet(value) {
-                throw TranslationError(.unsupportedFeature, "DashScope's native API does not support '\(field.key)'.", param: field.key)
-            }
-        }
+        try OpenAIOnlyFields.reject(in: self.request.body, provider: "DashScope's native API")
         return [
             "model": .string(self.target.model),
             "input": ["messages": .array(try self.messages())],

@@ -56,7 +56,7 @@ struct DashScopeNativeStreamTranslator: StreamTranslator {
         for (position, choiceJSON) in choicesJSON.enumerated() {
             let index = choiceJSON["index"]?.intValue ?? position
             if self.choices[index] == nil {
-                items.append(.chunk(Self.chunk(builder, index, delta: ["role": "assistant", "content": ""])))
+                items.append(.chunk(builder.chunk(delta: ["role": "assistant", "content": ""], choice: index)))
             }
             var choice = self.choices[index] ?? Choice()
             guard !choice.finished else { continue }
@@ -73,7 +73,7 @@ struct DashScopeNativeStreamTranslator: StreamTranslator {
             if let finishReason {
                 choice.finished = true
                 let reason = DashScopeNativeResponseDecoder.finishReason(finishReason, hasToolCalls: !choice.toolOrdinals.isEmpty)
-                items.append(.chunk(Self.chunk(builder, index, delta: [:], finishReason: reason)))
+                items.append(.chunk(builder.chunk(delta: [:], finishReason: reason, choice: index)))
             }
             self.choices[index] = choice
         }
@@ -98,34 +98,24 @@ struct DashScopeNativeStreamTranslator: StreamTranslator {
     ) -> [StreamItem] {
         var items: [StreamItem] = []
         if !delta.reasoning.isEmpty {
-            items.append(.chunk(Self.chunk(builder, index, delta: ["reasoning_content": .string(delta.reasoning)])))
+            items.append(.chunk(builder.chunk(delta: ["reasoning_content": .string(delta.reasoning)], choice: index)))
         }
         if !delta.content.isEmpty {
-            items.append(.chunk(Self.chunk(builder, index, delta: ["content": .string(delta.content)])))
+            items.append(.chunk(builder.chunk(delta: ["content": .string(delta.content)], choice: index)))
         }
         for call in delta.calls {
             if let ordinal = choice.toolOrdinals[call.index] {
                 guard !call.arguments.isEmpty else { continue }
                 let toolDelta = ChatCompletionBuilder.toolCallDelta(index: ordinal, id: nil, name: nil, arguments: call.arguments)
-                items.append(.chunk(Self.chunk(builder, index, delta: toolDelta)))
+                items.append(.chunk(builder.chunk(delta: toolDelta, choice: index)))
             } else {
                 let ordinal = choice.toolOrdinals.count
                 choice.toolOrdinals[call.index] = ordinal
                 let id = call.id ?? self.decoder.toolCallID(choice: index, ordinal: ordinal)
                 let toolDelta = ChatCompletionBuilder.toolCallDelta(index: ordinal, id: id, name: call.name ?? "", arguments: call.arguments)
-                items.append(.chunk(Self.chunk(builder, index, delta: toolDelta)))
+                items.append(.chunk(builder.chunk(delta: toolDelta, choice: index)))
             }
         }
         return items
-    }
-
-    /// A chunk for choice `index` (the builder's chunks are for choice 0).
-    private static func chunk(_ builder: ChatCompletionBuilder, _ index: Int, delta: JSONObject, finishReason: String? = nil) -> StreamChunk {
-        var chunk = builder.chunk(delta: delta, finishReason: finishReason)
-        if index != 0, case .array(var choices)? = chunk.object["choices"] {
-            choices[0]["index"] = .int(index)
-            chunk.object["choices"] = .array(choices)
-        }
-        return chunk
     }
 }

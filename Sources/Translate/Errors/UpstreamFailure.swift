@@ -62,6 +62,15 @@ public struct UpstreamFailure: Error, Sendable, Hashable {
         }
     }
 
+    /// The failure for an error answer whose body says nothing usable: classified by its status.
+    public static func unexplained(status: Int) -> UpstreamFailure {
+        UpstreamFailure(
+            kind: Self.kind(forStatus: status),
+            upstreamStatus: status,
+            message: "The provider answered HTTP \(status) without an error message."
+        )
+    }
+
     /// The kind implied by an HTTP status alone.
     public static func kind(forStatus status: Int) -> Kind {
         switch status {

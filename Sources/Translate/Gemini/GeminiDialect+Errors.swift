@@ -16,11 +16,7 @@ extension GeminiDialect {
         if let error = (json?["error"] ?? json?[0]?["error"]), error.objectValue != nil {
             return Self.failure(fromErrorObject: error, status: status)
         }
-        return UpstreamFailure(
-            kind: UpstreamFailure.kind(forStatus: status),
-            upstreamStatus: status,
-            message: "The provider answered HTTP \(status) without an error message."
-        )
+        return UpstreamFailure.unexplained(status: status)
     }
 
     /// The failure for a Google `error` object; `status` is the HTTP status when there was one

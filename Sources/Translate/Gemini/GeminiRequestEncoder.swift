@@ -16,22 +16,8 @@ struct GeminiRequestEncoder {
     /// `none` turns thinking off where the model allows it (Flash, Flash-Lite).
     static let thinkingBudgets: [String: Int] = ["none": 0, "minimal": 128, "low": 1024, "medium": 8192, "high": 24_576]
 
-    /// Body fields Gemini has no equivalent for whose loss would change the answer a client
-    /// gets; everything else not translated (`user`, `store`, `metadata`, `service_tier`,
-    /// `prediction`, `parallel_tool_calls`, `stream_options`…) is dropped.
-    static let rejectedFields: [(key: String, isSet: @Sendable (JSONValue) -> Bool)] = [
-        ("logprobs", { $0.boolValue == true }),
-        ("top_logprobs", { !$0.isNull }),
-        ("logit_bias", { !($0.objectValue?.isEmpty ?? true) }),
-        ("audio", { !$0.isNull }),
-        ("modalities", { ($0.arrayValue ?? []).contains { $0.stringValue != "text" } }),
-        ("web_search_options", { !$0.isNull }),
-        ("functions", { !$0.isNull }),
-        ("function_call", { !$0.isNull }),
-    ]
-
     func body() throws(TranslationError) -> JSONObject {
-        try Self.rejectUnsupportedFields(in: self.request.body)
+        try OpenAIOnlyFields.reject(in: self.request.body, provider: "Gemini")
         var body = JSONObject()
         let (system, contents) = try self.contents()
         body["contents"] = .array(contents)
@@ -47,14 +33,6 @@ struct GeminiRequestEncoder {
         let generationConfig = try self.generationConfig()
         if !generationConfig.isEmpty { body["generationConfig"] = .object(generationConfig) }
         return body
-    }
-
-    static func rejectUnsupportedFields(in body: JSONObject) throws(TranslationError) {
-        for field in Self.rejectedFields {
-            if let value = body[field.key], field.isSet(value) {
-                throw TranslationError(.unsupportedFeature, "Gemini does not support '\(field.key)'.", param: field.key)
-            }
-        }
     }
 
     // MARK: Contents

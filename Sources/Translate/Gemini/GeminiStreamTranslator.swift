@@ -53,7 +53,7 @@ struct GeminiStreamTranslator: StreamTranslator {
         for (position, candidateJSON) in (object["candidates"]?.arrayValue ?? []).enumerated() {
             let index = candidateJSON["index"]?.intValue ?? position
             if self.candidates[index] == nil {
-                items.append(.chunk(Self.chunk(builder, index, delta: ["role": "assistant", "content": ""])))
+                items.append(.chunk(builder.chunk(delta: ["role": "assistant", "content": ""], choice: index)))
             }
             var candidate = self.candidates[index] ?? Candidate()
             for piece in try GeminiResponseDecoder.pieces(of: candidateJSON) {
@@ -71,7 +71,7 @@ struct GeminiStreamTranslator: StreamTranslator {
                     delta = callDelta
                     candidate.toolCalls += 1
                 }
-                items.append(.chunk(Self.chunk(builder, index, delta: delta)))
+                items.append(.chunk(builder.chunk(delta: delta, choice: index)))
             }
             if let reason = candidateJSON["finishReason"]?.stringValue { candidate.finishReason = reason }
             self.candidates[index] = candidate
@@ -87,25 +87,15 @@ struct GeminiStreamTranslator: StreamTranslator {
         self.phase = .ended
         var items: [StreamItem] = []
         if self.candidates.isEmpty {
-            items.append(.chunk(Self.chunk(builder, 0, delta: ["role": "assistant", "content": ""])))
+            items.append(.chunk(builder.chunk(delta: ["role": "assistant", "content": ""])))
             items.append(.chunk(builder.chunk(delta: [:], finishReason: "content_filter")))
         }
         for (index, candidate) in self.candidates.sorted(by: { $0.key < $1.key }) {
             let reason = GeminiResponseDecoder.finishReason(candidate.finishReason, hasToolCalls: candidate.toolCalls > 0, blocked: self.blocked)
-            items.append(.chunk(Self.chunk(builder, index, delta: [:], finishReason: reason)))
+            items.append(.chunk(builder.chunk(delta: [:], finishReason: reason, choice: index)))
         }
         if let usage = self.usage { items.append(.chunk(builder.usageChunk(usage))) }
         items.append(.end)
         return items
-    }
-
-    /// A chunk for choice `index` (the builder's chunks are for choice 0).
-    private static func chunk(_ builder: ChatCompletionBuilder, _ index: Int, delta: JSONObject, finishReason: String? = nil) -> StreamChunk {
-        var chunk = builder.chunk(delta: delta, finishReason: finishReason)
-        if index != 0, case .array(var choices)? = chunk.object["choices"] {
-            choices[0]["index"] = .int(index)
-            chunk.object["choices"] = .array(choices)
-        }
-        return chunk
     }
 }

@@ -17,11 +17,7 @@ extension OpenAICompatibleDialect {
             // DashScope's native-style body: {"code","message","request_id"}.
             return Self.failure(fromErrorObject: json ?? .null, status: status, fallbackMessage: message)
         }
-        return UpstreamFailure(
-            kind: UpstreamFailure.kind(forStatus: status),
-            upstreamStatus: status,
-            message: "The provider answered HTTP \(status) without an error message."
-        )
+        return UpstreamFailure.unexplained(status: status)
     }
 
     static func failure(fromErrorObject error: JSONValue, status: Int?, fallbackMessage: String? = nil) -> UpstreamFailure {
