@@ -75,14 +75,14 @@ import Translate
         #expect(report.total.cachedInputTokens == 40)
         #expect(report.total.outputTokens == 10 * 1003 + 3)
         #expect(report.total.reasoningTokens == 5)
-        #expect(report.total.cost["USD"]?.description == "0.3001")
-        #expect(report.total.cost["CNY"]?.description == "0.0000021")
+        #expect(report.total.costs["USD"]?.description == "0.3001")
+        #expect(report.total.costs["CNY"]?.description == "0.0000021")
         // Unknown cost: the upstream error and the unpriced local model; not the rejected request.
         #expect(report.total.unpriced == 2)
         let b = report.rows.first { $0.group == ["b"] }?.totals
-        #expect(b?.cost == ["USD": Money(picos: 300_000_000_000)])
-        var sum = UsageReport.Totals()
-        for row in report.rows { sum.add(row.totals) }
+        #expect(b?.costs == ["USD": Money(picos: 300_000_000_000)])
+        var sum = UsageTotals()
+        for row in report.rows { sum.merge(row.totals) }
         #expect(sum == report.total)
     }
 

@@ -76,15 +76,15 @@ extension UsageReport {
     }
 
     /// One usage line's contribution.
-    static func totals(of fields: JSONObject) -> Totals {
+    static func totals(of fields: JSONObject) -> UsageTotals {
         let outcome = fields["outcome"]?.stringValue
-        var totals = Totals(requests: 1, errors: outcome == "success" ? 0 : 1)
+        var totals = UsageTotals(requests: 1, errors: outcome == "success" ? 0 : 1)
         totals.inputTokens = fields["gen_ai.usage.input_tokens"]?.intValue ?? 0
         totals.cachedInputTokens = fields["gen_ai.usage.cache_read.input_tokens"]?.intValue ?? 0
         totals.outputTokens = fields["gen_ai.usage.output_tokens"]?.intValue ?? 0
         totals.reasoningTokens = fields["gen_ai.usage.reasoning.output_tokens"]?.intValue ?? 0
         if case .number(let number)? = fields["cost"], let cost = Money(roundingDecimal: number.literal) {
-            totals.cost[fields["currency"]?.stringValue ?? "?"] = cost
+            totals.costs[fields["currency"]?.stringValue ?? "?"] = cost
         } else if outcome != "rejected" {
             totals.unpriced = 1
         }

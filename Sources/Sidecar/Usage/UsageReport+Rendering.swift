@@ -31,9 +31,9 @@ extension UsageReport {
             + self.currencies.map { "cost_\($0)" } + ["unpriced_requests"]
     }
 
-    private func metricCells(_ totals: Totals, missingCost: String) -> [String] {
+    private func metricCells(_ totals: UsageTotals, missingCost: String) -> [String] {
         [totals.requests, totals.errors, totals.inputTokens, totals.cachedInputTokens, totals.outputTokens, totals.reasoningTokens].map(String.init)
-            + self.currencies.map { totals.cost[$0]?.description ?? missingCost } + [String(totals.unpriced)]
+            + self.currencies.map { totals.costs[$0]?.description ?? missingCost } + [String(totals.unpriced)]
     }
 
     private func table() -> String {
@@ -92,12 +92,12 @@ extension UsageReport {
         return report.jsonString + "\n"
     }
 
-    private static func json(_ totals: Totals) -> JSONObject {
+    private static func json(_ totals: UsageTotals) -> JSONObject {
         [
             "requests": .int(totals.requests), "errors": .int(totals.errors), "input_tokens": .int(totals.inputTokens),
             "cached_input_tokens": .int(totals.cachedInputTokens), "output_tokens": .int(totals.outputTokens),
             "reasoning_tokens": .int(totals.reasoningTokens),
-            "cost": .object(JSONObject(totals.cost.sorted { $0.key < $1.key }.map { ($0.key, $0.value.json) })),
+            "cost": .object(JSONObject(totals.costs.sorted { $0.key < $1.key }.map { ($0.key, $0.value.json) })),
             "unpriced_requests": .int(totals.unpriced),
         ]
     }

@@ -21,35 +21,6 @@ struct UsageReport: Sendable {
     /// Group by the UTC month of `timestamp` (`2026-11`).
     static let monthField = "month"
 
-    /// Sums over some usage lines.
-    struct Totals: Sendable, Hashable {
-        var requests = 0
-        /// Requests whose `outcome` is not `success`.
-        var errors = 0
-        var inputTokens = 0
-        /// Prompt tokens read from the provider's cache (part of ``inputTokens``).
-        var cachedInputTokens = 0
-        var outputTokens = 0
-        /// Reasoning tokens (part of ``outputTokens``).
-        var reasoningTokens = 0
-        /// The cost of the priced requests, by currency.
-        var cost: [String: Money] = [:]
-        /// Requests with `"cost": null` that were not rejected by the sidecar itself: their cost
-        /// is unknown (no price configured, or no usage known), so it is in no cost column.
-        var unpriced = 0
-
-        mutating func add(_ other: Totals) {
-            self.requests += other.requests
-            self.errors += other.errors
-            self.inputTokens += other.inputTokens
-            self.cachedInputTokens += other.cachedInputTokens
-            self.outputTokens += other.outputTokens
-            self.reasoningTokens += other.reasoningTokens
-            self.cost.merge(other.cost, uniquingKeysWith: +)
-            self.unpriced += other.unpriced
-        }
-    }
-
     /// What became of the input lines.
     struct LineCounts: Sendable, Hashable {
         /// Usage lines counted in the report.
@@ -65,7 +36,7 @@ struct UsageReport: Sendable {
     /// One group: its values of the grouping fields (`nil` where a line lacks the field) and sums.
     struct Row: Sendable, Hashable {
         var group: [String?]
-        var totals: Totals
+        var totals: UsageTotals
     }
 
     /// The fields lines are grouped by, in order (default `model`).
@@ -74,8 +45,8 @@ struct UsageReport: Sendable {
     let since: CalendarDay?
     /// The last UTC day counted, if any.
     let until: CalendarDay?
-    private(set) var groups: [[String?]: Totals] = [:]
-    private(set) var total = Totals()
+    private(set) var groups: [[String?]: UsageTotals] = [:]
+    private(set) var total = UsageTotals()
     private(set) var lines = LineCounts()
 
     init(groupBy: [String] = ["model"], since: CalendarDay? = nil, until: CalendarDay? = nil) {
@@ -100,8 +71,8 @@ struct UsageReport: Sendable {
             }
             self.lines.usage += 1
             let totals = Self.totals(of: fields)
-            self.groups[self.groupBy.map { Self.value(of: $0, in: fields, day: day) }, default: Totals()].add(totals)
-            self.total.add(totals)
+            self.groups[self.groupBy.map { Self.value(of: $0, in: fields, day: day) }, default: UsageTotals()].merge(totals)
+            self.total.merge(totals)
         }
     }
 
@@ -118,5 +89,5 @@ struct UsageReport: Sendable {
     }
 
     /// Every currency that has a cost, sorted.
-    var currencies: [String] { self.total.cost.keys.sorted() }
+    var currencies: [String] { self.total.costs.keys.sorted() }
 }

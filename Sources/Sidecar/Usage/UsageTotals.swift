@@ -11,8 +11,10 @@ import Translate
 import Glibc
 #endif
 
-/// Sums over a set of requests: counts, tokens, cost per currency and a latency histogram.
-struct UsageTotals: Sendable {
+/// Sums over a set of requests: counts, tokens, cost per currency and a latency histogram. The
+/// statistics API adds requests as they end; `usage report` adds usage lines (and leaves the
+/// histogram empty).
+struct UsageTotals: Sendable, Hashable {
     var requests = 0
     var errors = 0
     var inputTokens = 0
@@ -21,7 +23,8 @@ struct UsageTotals: Sendable {
     var reasoningTokens = 0
     /// Exact sums per currency (`USD`, `CNY`).
     var costs: [String: Money] = [:]
-    /// Requests whose model has no price: their cost is unknown, not zero.
+    /// Requests that reached a provider and have no cost (no price, or no usage known): their
+    /// cost is unknown, not zero, and in no cost column.
     var unpriced = 0
     var latency = LatencyHistogram()
 
@@ -67,7 +70,7 @@ struct UsageTotals: Sendable {
 /// Latencies in logarithmic buckets, eight per doubling from 1 ms: a percentile read back is
 /// the upper bound of its bucket, at most 9 % above the true value. Sparse, so a group that saw
 /// a few distinct latencies costs a few entries.
-struct LatencyHistogram: Sendable {
+struct LatencyHistogram: Sendable, Hashable {
     static let bucketsPerDoubling = 8.0
     private(set) var counts: [Int: Int] = [:]
     private(set) var count = 0
