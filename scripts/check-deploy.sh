@@ -11,19 +11,7 @@ WORK=.build-deploy
 VENV="$WORK/venv"
 RENDERED="$WORK/rendered"
 
-sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-
-apt_install() {
-    local missing=()
-    for package in "$@"; do
-        dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
-    done
-    if [ "${#missing[@]}" -gt 0 ]; then
-        echo "check-deploy: installing ${missing[*]}" >&2
-        sudo_if_needed apt-get update -qq
-        sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    fi
-}
+source scripts/lib/apt.sh
 
 install_tools() {
     set -e
