@@ -98,12 +98,10 @@ import Translate
         #expect(ledger.secondsUntilReset(.costPerMonth(currency: "USD"), now: Self.morning) == (3 * 24 + 6) * 3600)
     }
 
-    @Test(arguments: [
-        (0 as Int64, 1970 as Int64, 1 as Int64, 1 as Int64), (20_419, 2025, 11, 27), (11_016, 2000, 2, 29), (-1, 1969, 12, 31), (19_783, 2024, 3, 1),
-    ])
-    func civilDatesRoundTrip(days: Int64, year: Int64, month: Int64, day: Int64) {
-        #expect(QuotaLedger.civilDate(daysSinceEpoch: days) == (year, month, day))
-        #expect(QuotaLedger.daysSinceEpoch(year: year, month: month, day: day) == days)
+    @Test(arguments: [(0, 1970, 1, 1), (20_419, 2025, 11, 27), (11_016, 2000, 2, 29), (-1, 1969, 12, 31), (19_783, 2024, 3, 1)])
+    func civilDatesRoundTrip(days: Int, year: Int, month: Int, day: Int) {
+        #expect(CalendarDay(daysSinceEpoch: days).components == (year, month, day))
+        #expect(CalendarDay(year: year, month: month, day: day)?.daysSinceEpoch == days)
     }
 
     @Test func theStateFileKeepsDayAndMonthSpend() throws {
@@ -136,8 +134,8 @@ import Translate
     }
 
     @Test func usageLineTimestampsParse() {
-        #expect(UsageStatistics.unixSeconds("2026-11-27T10:00:00.123Z") == Self.morning)
-        #expect(UsageStatistics.unixSeconds("yesterday") == nil)
+        #expect(CalendarDay.unixSeconds(ofTimestamp: "2026-11-27T10:00:00.123Z") == Self.morning)
+        #expect(CalendarDay.unixSeconds(ofTimestamp: "yesterday") == nil)
     }
 }
 

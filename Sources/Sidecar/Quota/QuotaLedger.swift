@@ -152,8 +152,8 @@ extension QuotaLedger {
         case .requestsPerMinute, .tokensPerMinute: return Self.floorDivide(now, 60)
         case .costPerDay: return Self.floorDivide(local, Self.secondsPerDay)
         case .costPerMonth:
-            let (year, month, _) = Self.civilDate(daysSinceEpoch: Self.floorDivide(local, Self.secondsPerDay))
-            return year * 12 + month - 1
+            let (year, month, _) = CalendarDay(secondsSinceEpoch: local).components
+            return Int64(year * 12 + month - 1)
         }
     }
 
@@ -165,34 +165,11 @@ extension QuotaLedger {
         case .costPerDay: return Self.secondsPerDay - Self.floorModulo(local, Self.secondsPerDay)
         case .costPerMonth:
             let id = self.windowID(kind, now: now) + 1
-            let firstOfNextMonth = Self.daysSinceEpoch(year: Self.floorDivide(id, 12), month: Self.floorModulo(id, 12) + 1, day: 1)
-            return firstOfNextMonth * Self.secondsPerDay - local
+            let firstOfNextMonth = CalendarDay(year: Int(Self.floorDivide(id, 12)), month: Int(Self.floorModulo(id, 12)) + 1, day: 1)
+            return Int64(firstOfNextMonth?.daysSinceEpoch ?? 0) * Self.secondsPerDay - local
         }
     }
 
     private static func floorDivide(_ a: Int64, _ b: Int64) -> Int64 { (a - Self.floorModulo(a, b)) / b }
     private static func floorModulo(_ a: Int64, _ b: Int64) -> Int64 { ((a % b) + b) % b }
-
-    /// The proleptic Gregorian date of a day number (Howard Hinnant's `civil_from_days`).
-    static func civilDate(daysSinceEpoch days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = days + 719_468
-        let era = Self.floorDivide(z, 146_097)
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-
-    /// The day number of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-    static func daysSinceEpoch(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let shiftedYear = month <= 2 ? year - 1 : year
-        let era = Self.floorDivide(shiftedYear, 400)
-        let yearOfEra = shiftedYear - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
 }

@@ -29,28 +29,10 @@ extension UsageReport {
         return object["kind"]?.stringValue == "usage" ? .usage(object) : .otherJSON
     }
 
-    /// The UTC day of an RFC 3339 timestamp: `2026-11-27T03:07:26.495Z` (what usage lines
-    /// write), other offsets (`2026-11-27T08:07:26+05:00`), or a bare date.
+    /// The UTC day of an RFC 3339 timestamp (any offset) or of a bare date.
     static func day(ofTimestamp text: String) -> CalendarDay? {
-        let bytes = Array(text.utf8)
-        guard bytes.count >= 10, let date = CalendarDay(parsing: String(decoding: bytes[0..<10], as: UTF8.self)) else { return nil }
-        guard bytes.count > 10 else { return date }
-        guard bytes.count >= 19, bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: " "),
-            let hours = Self.number(bytes[11..<13]), let minutes = Self.number(bytes[14..<16]), let seconds = Self.number(bytes[17..<19])
-        else { return nil }
-        var offset = 0
-        if let sign = bytes.lastIndex(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") }), sign > 18, bytes.count - sign == 6 {
-            guard let offsetHours = Self.number(bytes[(sign + 1)..<(sign + 3)]), let offsetMinutes = Self.number(bytes[(sign + 4)..<(sign + 6)])
-            else { return nil }
-            offset = (offsetHours * 60 + offsetMinutes) * 60 * (bytes[sign] == UInt8(ascii: "-") ? -1 : 1)
-        }
-        let instant = Int64(date.daysSinceEpoch) * 86_400 + Int64(hours * 3600 + minutes * 60 + seconds - offset)
-        return CalendarDay(secondsSinceEpoch: instant)
-    }
-
-    private static func number(_ digits: ArraySlice<UInt8>) -> Int? {
-        guard !digits.isEmpty, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
-        return digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+        if text.utf8.count == 10 { return CalendarDay(parsing: text) }
+        return CalendarDay.unixSeconds(ofTimestamp: text).map(CalendarDay.init(secondsSinceEpoch:))
     }
 
     /// Short names for the OpenTelemetry fields people group by most.

@@ -24,7 +24,7 @@ extension UsageStatistics {
     /// One usage line's group, contribution and time.
     static func decodeLine(_ line: ArraySlice<UInt8>) -> (Group, UsageTotals.Entry, Int64)? {
         guard let object = try? JSONValue.parse(Array(line)), object["kind"] == "usage",
-            let time = object["timestamp"]?.stringValue.flatMap(Self.unixSeconds)
+            let time = object["timestamp"]?.stringValue.flatMap({ CalendarDay.unixSeconds(ofTimestamp: $0) })
         else { return nil }
         let group = Group(
             model: object["model"]?.stringValue ?? "none",
@@ -51,23 +51,5 @@ extension UsageStatistics {
             latencyMilliseconds: object["latency_ms"]?.doubleValue ?? 0
         )
         return (group, entry, time)
-    }
-
-    /// Unix seconds of a usage line's `2026-11-27T03:07:26.495Z`.
-    static func unixSeconds(_ timestamp: String) -> Int64? {
-        let digits = Array(timestamp.utf8)
-        guard digits.count >= 20 else { return nil }
-        func number(_ range: Range<Int>) -> Int64? {
-            var value: Int64 = 0
-            for index in range {
-                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(digits[index]) else { return nil }
-                value = value * 10 + Int64(digits[index] - UInt8(ascii: "0"))
-            }
-            return value
-        }
-        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
-            let minute = number(14..<16), let second = number(17..<19)
-        else { return nil }
-        return QuotaLedger.daysSinceEpoch(year: year, month: month, day: day) * QuotaLedger.secondsPerDay + hour * 3600 + minute * 60 + second
     }
 }
