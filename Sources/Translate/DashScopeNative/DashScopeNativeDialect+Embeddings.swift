@@ -6,14 +6,14 @@
 //===----------------------------------------------------------------------===//
 
 extension DashScopeNativeDialect {
-    /// `{"model","input":{"texts"},"parameters":{"dimension"}}` to the text-embedding service.
-    /// `encoding_format: base64` is applied to the answer here.
     /// `GET /compatible-mode/v1/models`: the native API has no model list; the same host and key
     /// serve the OpenAI-compatible one.
     public var healthCheckRequest: EncodedRequest {
         EncodedRequest(method: "GET", path: "/compatible-mode/v1/models", headers: [], body: [], isStreaming: false)
     }
 
+    /// `{"model","input":{"texts"},"parameters":{"dimension"}}` to the text-embedding service.
+    /// `encoding_format: base64` is applied to the answer here.
     public func encodeEmbeddingsRequest(_ request: EmbeddingsRequest, target: UpstreamTarget) throws(TranslationError) -> EncodedRequest {
         _ = try EmbeddingVectors.format(of: request)
         let texts = try EmbeddingVectors.texts(of: request, provider: "DashScope")

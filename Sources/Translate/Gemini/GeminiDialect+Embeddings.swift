@@ -6,13 +6,13 @@
 //===----------------------------------------------------------------------===//
 
 extension GeminiDialect {
-    /// `:batchEmbedContents`, one request per input string; `dimensions` becomes
-    /// `outputDimensionality`. `encoding_format: base64` is applied to the answer here.
     /// `GET /v1beta/models`.
     public var healthCheckRequest: EncodedRequest {
         EncodedRequest(method: "GET", path: "/\(self.apiVersion)/models", headers: [], body: [], isStreaming: false)
     }
 
+    /// `:batchEmbedContents`, one request per input string; `dimensions` becomes
+    /// `outputDimensionality`. `encoding_format: base64` is applied to the answer here.
     public func encodeEmbeddingsRequest(_ request: EmbeddingsRequest, target: UpstreamTarget) throws(TranslationError) -> EncodedRequest {
         _ = try EmbeddingVectors.format(of: request)
         let texts = try EmbeddingVectors.texts(of: request, provider: "Gemini")
