@@ -307,49 +307,42 @@ def test_dot_and_slash_variants_of_the_chat_path_are_the_chat_route(edge, canary
     assert edge.usage_for(request_id)["gen_ai.operation.name"] == "chat"
 
 
-def _start_of_a_fresh_minute() -> None:
-    """The requests-per-minute window is the wall-clock minute: start with most of one ahead."""
+@pytest.fixture
+def two_per_minute(emulator, canary, tmp_path) -> Iterator[SidecarProcess]:
+    """A sidecar with a global quota of 2 requests per minute, started with most of the
+    wall-clock minute (the quota's window) ahead, and a canary that has seen nothing."""
+    quotas = "quotas:\n  global:\n    requests_per_minute: 2\n"
+    sidecar = SidecarProcess(tmp_path, edge_configuration(emulator, canary, quotas), provider_keys(emulator))
     if time.time() % 60 > 50:
         time.sleep(60 - time.time() % 60 + 0.1)
+    canary.targets.clear()
+    yield sidecar
+    sidecar.stop()
 
 
-def test_passthrough_and_path_variants_cannot_get_around_the_quota(emulator, canary, tmp_path):
-    quotas = "quotas:\n  global:\n    requests_per_minute: 2\n"
-    sidecar = SidecarProcess(tmp_path, edge_configuration(emulator, canary, quotas), provider_keys(emulator))
-    try:
-        _start_of_a_fresh_minute()
-        canary.targets.clear()
-        connection = Connection(sidecar.port)
-        statuses = [connection.exchange("POST", "/v1/chat/completions", ask("demo"))[0] for _ in range(2)]
-        assert statuses == [200, 200]
-        for target in ["/v1/./chat/completions"] * 5 + ["/v1/chat/completions/", "/v1/files"]:
-            method = "GET" if target == "/v1/files" else "POST"
-            status, headers, body, _ = connection.exchange(method, target, None if method == "GET" else ask("demo"))
-            assert status == 429, target
-            assert error_of(body)["code"] == "quota_exceeded" and "retry-after" in headers
-        connection.close()
-        assert canary.targets == []
-        lines = sidecar.wait_for_usage_lines(9)
-        assert [line["http.response.status_code"] for line in lines] == [200, 200] + [429] * 7
-        assert lines[-1]["gen_ai.operation.name"] == "passthrough"
-    finally:
-        sidecar.stop()
+def test_passthrough_and_path_variants_cannot_get_around_the_quota(two_per_minute, canary):
+    connection = Connection(two_per_minute.port)
+    statuses = [connection.exchange("POST", "/v1/chat/completions", ask("demo"))[0] for _ in range(2)]
+    assert statuses == [200, 200]
+    for target in ["/v1/./chat/completions"] * 5 + ["/v1/chat/completions/", "/v1/files"]:
+        method = "GET" if target == "/v1/files" else "POST"
+        status, headers, body, _ = connection.exchange(method, target, None if method == "GET" else ask("demo"))
+        assert status == 429, target
+        assert error_of(body)["code"] == "quota_exceeded" and "retry-after" in headers
+    connection.close()
+    assert canary.targets == []
+    lines = two_per_minute.wait_for_usage_lines(9)
+    assert [line["http.response.status_code"] for line in lines] == [200, 200] + [429] * 7
+    assert lines[-1]["gen_ai.operation.name"] == "passthrough"
 
 
-def test_passthrough_counts_against_requests_per_minute(emulator, canary, tmp_path):
-    quotas = "quotas:\n  global:\n    requests_per_minute: 2\n"
-    sidecar = SidecarProcess(tmp_path, edge_configuration(emulator, canary, quotas), provider_keys(emulator))
-    try:
-        _start_of_a_fresh_minute()
-        canary.targets.clear()
-        connection = Connection(sidecar.port)
-        statuses = [connection.exchange("GET", "/v1/files")[0] for _ in range(2)]
-        statuses.append(connection.exchange("POST", "/v1/chat/completions", ask("demo"))[0])
-        connection.close()
-        assert statuses == [200, 200, 429]
-        assert canary.targets == ["/v1/files", "/v1/files"]
-    finally:
-        sidecar.stop()
+def test_passthrough_counts_against_requests_per_minute(two_per_minute, canary):
+    connection = Connection(two_per_minute.port)
+    statuses = [connection.exchange("GET", "/v1/files")[0] for _ in range(2)]
+    statuses.append(connection.exchange("POST", "/v1/chat/completions", ask("demo"))[0])
+    connection.close()
+    assert statuses == [200, 200, 429]
+    assert canary.targets == ["/v1/files", "/v1/files"]
 
 
 def test_a_client_that_gives_up_before_the_first_byte_leaves_the_route_in_its_usage_line(edge, emulator):
