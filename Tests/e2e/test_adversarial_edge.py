@@ -281,6 +281,17 @@ def test_traversal_is_refused_before_any_provider_sees_it(edge, canary, target):
     assert canary.targets == ["/v1/files?limit=1"]
 
 
+def test_an_oversized_content_type_is_not_forwarded(edge, canary):
+    canary.targets.clear()
+    connection = Connection(edge.port)
+    try:
+        status, _, body, _ = connection.exchange("POST", "/v1/files", b"x", {"Content-Type": "text/plain; x=" + "a" * 2000})
+    finally:
+        connection.close()
+    assert status == 400 and error_of(body)["param"] == "Content-Type"
+    assert canary.targets == []
+
+
 def test_an_overlong_path_is_414(edge, canary):
     canary.targets.clear()
     connection = Connection(edge.port)

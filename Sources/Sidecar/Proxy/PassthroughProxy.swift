@@ -92,7 +92,7 @@ struct PassthroughProxy: Sendable {
 
     /// `value` when it is short enough and printable; 400 naming the header otherwise.
     private static func forwardable(_ value: String, of name: String) throws(ProxyError) -> String {
-        guard value.utf8.count <= Self.maximumForwardedHeaderBytes, value.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F || $0 == 0x09 }) else {
+        guard value.utf8.count <= Self.maximumForwardedHeaderBytes, !HTTPHeaders.holdsControlCharacter(value) else {
             throw ProxyError(
                 .invalidRequest,
                 "The \(name) header must be at most \(Self.maximumForwardedHeaderBytes) bytes without control characters.",

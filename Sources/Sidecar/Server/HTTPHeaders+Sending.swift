@@ -15,15 +15,17 @@ extension HTTPHeaders {
     ///
     /// The common case — no such byte — costs one scan over the values and no copy.
     func escapedForSending() -> HTTPHeaders {
-        guard self.contains(where: { Self.needsEscaping($0.value) }) else { return self }
+        guard self.contains(where: { Self.holdsControlCharacter($0.value) }) else { return self }
         var escaped = HTTPHeaders()
         for (name, value) in self {
-            escaped.add(name: name, value: Self.needsEscaping(value) ? Self.escaped(value) : value)
+            escaped.add(name: name, value: Self.holdsControlCharacter(value) ? Self.escaped(value) : value)
         }
         return escaped
     }
 
-    private static func needsEscaping(_ value: String) -> Bool {
+    /// Whether `value` holds a byte that may not be written raw in a header value: a control
+    /// character other than a tab, or DEL.
+    static func holdsControlCharacter(_ value: String) -> Bool {
         value.utf8.contains(where: Self.isControl)
     }
 
