@@ -23,7 +23,6 @@ struct ChatProxy: Sendable {
     func respond(to request: ServerRequest, api: ProxyContext.API) async -> ServerResponse {
         let clock = RequestClock()
         var record = UsageRecord(requestID: ProxyContext.requestID(for: request), api: api.rawValue, operation: "chat")
-        record.taskType = request.header("X-Task-Type")
         do {
             return try await self.proxy(request, api: api, record: &record, clock: clock)
         } catch {
@@ -39,6 +38,7 @@ struct ChatProxy: Sendable {
     ) async throws(ProxyError) -> ServerResponse {
         let snapshot = self.context.store.current
         let client = try self.context.authenticate(request, snapshot: snapshot, record: &record)
+        record.taskType = try NamePolicy.taskTypeHeader.checked(request.header("X-Task-Type"))
         let body = try self.context.body(of: request)
         let chat: ChatRequest
         do {
@@ -46,6 +46,8 @@ struct ChatProxy: Sendable {
         } catch {
             throw ProxyError(error)
         }
+        try NamePolicy.model.checked(chat.model)
+        try NamePolicy.taskType.checked(chat.taskType)
         record.requestedModel = chat.model
         record.stream = chat.stream
         if chat.stream, self.context.metrics.streamsInFlight >= snapshot.configuration.server.maxStreams {

@@ -87,6 +87,8 @@ extension Dispatcher {
         var count = 0
         var exhausted = false
         var decisions: [RouteDecision] = []
+        /// The candidate and deployment of the last attempt that failed.
+        private(set) var lastTried: (step: RoutePlan.Step, deployment: DeploymentChoice)?
         private var waited: Duration = .zero
         private var failures: [String: (count: Int, retryAfter: Duration?)] = [:]
         private var errors: [ProxyError] = []
@@ -102,6 +104,7 @@ extension Dispatcher {
 
         mutating func note(_ step: RoutePlan.Step, _ deployment: DeploymentChoice, _ outcome: RouteDecision.Outcome, _ reason: String?) {
             self.decisions.append(RouteDecision(model: step.model.name, deployment: deployment.id, outcome: outcome, reason: reason))
+            if outcome == .failed { self.lastTried = (step, deployment) }
             if self.count >= self.resilience.maxAttempts { self.exhausted = true }
         }
 

@@ -39,12 +39,24 @@ struct Dispatcher: Sendable {
         attempt.decisions = record.routeDecisions
         self.budget.recordRequest(at: .now)
         defer { record.attempts = attempt.count }
-        for step in plan.steps {
-            if let answer = try await self.serve(step, attempt: &attempt, streaming: streaming, encode: encode) {
-                record.routeDecisions = attempt.decisions
-                return answer
+        do throws(ProxyError) {
+            for step in plan.steps {
+                if let answer = try await self.serve(step, attempt: &attempt, streaming: streaming, encode: encode) {
+                    record.routeDecisions = attempt.decisions
+                    return answer
+                }
+                if attempt.exhausted { break }
             }
-            if attempt.exhausted { break }
+        } catch {
+            // Ended early — the client gave up before the first byte, or a provider refused the
+            // request for good: recorded against the deployment that was being tried.
+            record.routeDecisions = attempt.decisions
+            if let (step, deployment) = attempt.lastTried {
+                record.noteUnserved(step, on: deployment)
+            } else if let first = plan.steps.first {
+                record.noteUnserved(first)
+            }
+            throw error
         }
         record.routeDecisions = attempt.decisions
         if let first = plan.steps.first { record.noteUnserved(first) }

@@ -33,6 +33,7 @@ struct EmbeddingsProxy: Sendable {
         } catch {
             throw ProxyError(error)
         }
+        try NamePolicy.model.checked(embeddings.model)
         record.requestedModel = embeddings.model
         let routed = try self.context.authorize(
             Router(snapshot: snapshot).plan(model: embeddings.model, taskType: nil),

@@ -42,8 +42,9 @@ struct PassthroughProxy: Sendable {
         let body = try self.context.body(of: request)
         var headers: [HTTPHeader] = []
         for name in ["Content-Type", "Accept"] {
-            if let value = request.header(name) { headers.append(HTTPHeader(name, value)) }
+            if let value = request.header(name) { headers.append(HTTPHeader(name, try Self.forwardable(value, of: name))) }
         }
+        try Preflight(context: self.context, snapshot: snapshot).admitUnpriced(record: &record)
         let path = String(request.path.dropFirst("/v1".count)) + (request.query.map { "?\($0)" } ?? "")
         let encoded = EncodedRequest(
             method: request.method.rawValue,
@@ -83,5 +84,21 @@ struct PassthroughProxy: Sendable {
                 usage.record(record)
             }
         )
+    }
+
+    /// The longest `Content-Type` or `Accept` value forwarded (1,024 bytes; a multipart
+    /// boundary needs about 70).
+    static let maximumForwardedHeaderBytes = 1024
+
+    /// `value` when it is short enough and printable; 400 naming the header otherwise.
+    private static func forwardable(_ value: String, of name: String) throws(ProxyError) -> String {
+        guard value.utf8.count <= Self.maximumForwardedHeaderBytes, !HTTPHeaders.holdsControlCharacter(value) else {
+            throw ProxyError(
+                .invalidRequest,
+                "The \(name) header must be at most \(Self.maximumForwardedHeaderBytes) bytes without control characters.",
+                param: name
+            )
+        }
+        return value
     }
 }

@@ -69,13 +69,15 @@ final class HTTPServer: Service {
                 return channel.eventLoop.makeCompletedFuture {
                     let deadline = RequestReadDeadline(timeout: configuration.requestReadTimeout)
                     try channel.pipeline.syncOperations.addHandler(RequestReadDeadlineHandler(deadline))
-                    // Response headers are built by the sidecar (upstream values come from libcurl's
-                    // line parser, so they cannot hold CR or LF): skip NIO's per-response validation.
+                    // Every response's header values are escaped once (`escapedForSending`); NIO's
+                    // outbound validation stays on behind it, so a value that slipped past closes the
+                    // connection instead of splitting the response. Its cost is one scan of the
+                    // head's bytes, about 200 per answer — noise beside the JSON body.
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withPipeliningAssistance: true,
                         withServerUpgrade: nil,
                         withErrorHandling: false,
-                        withOutboundHeaderValidation: false
+                        withOutboundHeaderValidation: true
                     )
                     try channel.pipeline.syncOperations.addHandlers([
                         HTTPProtocolErrorHandler(),

@@ -52,6 +52,8 @@ struct ProxyError: Error, Sendable, CustomStringConvertible {
         static let requestTimeout = Code(name: "request_timeout", status: 408, type: "invalid_request_error")
         /// The request headers exceed 80 KiB (431).
         static let headersTooLarge = Code(name: "request_headers_too_large", status: 431, type: "invalid_request_error")
+        /// The request path is longer than ``RequestPath/maximumBytes`` (414).
+        static let uriTooLong = Code(name: "uri_too_long", status: 414, type: "invalid_request_error")
         /// `server.max_streams` streams are already open (503).
         static let tooManyStreams = Code(name: "too_many_streams", status: 503, type: "server_error")
         /// A configured quota would be exceeded (429, with `Retry-After` when it resets).

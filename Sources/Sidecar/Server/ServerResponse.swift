@@ -19,12 +19,13 @@ struct ServerResponse: Sendable {
     }
 
     var status: HTTPResponseStatus
-    var headers: HTTPHeaders
+    /// Every value escaped by ``NIOHTTP1/HTTPHeaders/escapedForSending()``.
+    let headers: HTTPHeaders
     var body: Body
 
     init(status: HTTPResponseStatus, headers: HTTPHeaders = HTTPHeaders(), body: Body) {
         self.status = status
-        self.headers = headers
+        self.headers = headers.escapedForSending()
         self.body = body
     }
 
