@@ -25,11 +25,11 @@ final class CircuitBreaker: Sendable {
     struct Policy: Sendable, Hashable {
         /// The sliding window over which the failure rate is measured (default 30 s).
         var window: Duration = .seconds(30)
-        /// Calls needed in the window before the rate can open the breaker (default 10).
+        /// Requests needed in the window before the rate can open the breaker (default 10).
         var minimumCalls = 10
-        /// Failure share that opens the breaker (default 0.5).
+        /// Share of failed requests that opens the breaker (default 0.5).
         var failureRate = 0.5
-        /// Consecutive failures that open it regardless of the rate (default 5).
+        /// Failed requests in a row that open it regardless of the rate (default 5).
         var consecutiveFailures = 5
         /// How long it stays open before probing (default 30 s).
         var openDuration: Duration = .seconds(30)

@@ -138,34 +138,49 @@ extension SecretScrubber {
 
 /// Text with percent escapes (`%2D`) and JSON escapes of ASCII characters (`\u002d`, `\/`)
 /// decoded, and where each decoded byte came from, so a key is found however it was escaped.
+///
+/// Text without such escapes (nearly every answer) is used as it is, without a copy; otherwise
+/// the map back costs two entries per escape, not one per byte.
 private struct DecodedView {
     var bytes: [UInt8]
-    /// `origin[i]`: where decoded byte `i` starts in the original; one extra entry at the end.
-    private var origin: [Int]?
+    /// `(decoded, original)` offsets where the two stop moving in step: at and after each escape.
+    private var checkpoints: [(decoded: Int, original: Int)] = []
 
     init(_ original: [UInt8]) {
-        guard original.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "\\") }) else {
+        guard original.indices.contains(where: { Self.decode(original, at: $0).width > 1 }) else {
             self.bytes = original
-            self.origin = nil
             return
         }
         var bytes: [UInt8] = []
-        var origin: [Int] = []
+        bytes.reserveCapacity(original.count)
         var index = 0
         while index < original.count {
             let (byte, width) = Self.decode(original, at: index)
+            if width > 1 {
+                self.checkpoints.append((bytes.count, index))
+                self.checkpoints.append((bytes.count + 1, index + width))
+            }
             bytes.append(byte)
-            origin.append(index)
             index += width
         }
-        origin.append(original.count)
         self.bytes = bytes
-        self.origin = origin
     }
 
     func originalRange(_ range: Range<Int>) -> Range<Int> {
-        guard let origin else { return range }
-        return origin[range.lowerBound]..<origin[range.upperBound]
+        self.original(range.lowerBound)..<self.original(range.upperBound)
+    }
+
+    /// The original offset of decoded offset `decoded`.
+    private func original(_ decoded: Int) -> Int {
+        var low = 0
+        var high = self.checkpoints.count
+        while low < high {
+            let middle = (low + high) / 2
+            if self.checkpoints[middle].decoded <= decoded { low = middle + 1 } else { high = middle }
+        }
+        guard low > 0 else { return decoded }
+        let checkpoint = self.checkpoints[low - 1]
+        return checkpoint.original + (decoded - checkpoint.decoded)
     }
 
     private static func decode(_ text: [UInt8], at index: Int) -> (byte: UInt8, width: Int) {
