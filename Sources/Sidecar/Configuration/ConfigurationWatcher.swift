@@ -88,7 +88,14 @@ final class ConfigurationWatcher: Service, Sendable {
                 return
             }
             seen = Self.identities(of: Self.watchedFiles(self.path, configuration))
-            self.store.replace(with: RuntimeSnapshot(configuration: configuration, network: self.network, registry: previous.registry))
+            self.store.replace(
+                with: RuntimeSnapshot(
+                    configuration: configuration,
+                    network: self.network,
+                    registry: previous.registry,
+                    retired: previous.scrubber.secrets
+                )
+            )
             self.metrics.configurationReloaded(applied: true)
             let changes = configuration.changes(since: previous.configuration)
             var fields = configuration.auditFields(path: self.path)

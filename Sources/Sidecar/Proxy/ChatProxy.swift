@@ -78,8 +78,15 @@ struct ChatProxy: Sendable {
         if chat.stream {
             return ChatStream(context: self.context, request: chat, route: answer.candidate, answer: answer, record: record, clock: clock).response()
         }
-        defer { answer.lease.release() }
-        return try await self.complete(chat, route: answer.candidate, exchange: answer.response, api: api, record: &record, clock: clock)
+        do {
+            let response = try await self.complete(chat, route: answer.candidate, exchange: answer.response, api: api, record: &record, clock: clock)
+            answer.lease.release(success: true)
+            return response
+        } catch {
+            // A broken or malformed answer counts for the breaker like a failed attempt.
+            answer.lease.release(after: error)
+            throw error
+        }
     }
 
     /// Reads, translates and answers a non-streaming completion.

@@ -55,16 +55,18 @@ struct EmbeddingsProxy: Sendable {
         let route = answer.candidate
         record.note(route)
         let dialect = route.provider.dialect
-        let bytes: [UInt8]
-        do {
-            defer { answer.lease.release() }
-            bytes = try await answer.response.body.collect(upTo: ChatProxy.maximumResponseBytes)
-        }
         let response: EmbeddingsResponse
-        do {
-            response = try dialect.decodeEmbeddingsResponse(bytes, for: embeddings)
+        do throws(ProxyError) {
+            let bytes = try await answer.response.body.collect(upTo: ChatProxy.maximumResponseBytes)
+            do {
+                response = try dialect.decodeEmbeddingsResponse(bytes, for: embeddings)
+            } catch {
+                throw ProxyError(error)
+            }
+            answer.lease.release(success: true)
         } catch {
-            throw ProxyError(error)
+            answer.lease.release(after: error)
+            throw error
         }
         let billing = Billing(route: route, providerUsage: response.inputTokens.map { Usage(inputTokens: $0, outputTokens: 0) }) {
             0

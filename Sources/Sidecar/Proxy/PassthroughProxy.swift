@@ -11,7 +11,11 @@ import Translate
 
 /// Forwards `/v1/*` requests the sidecar does not handle itself (stored completions, files,
 /// batches, …) to the provider named by `passthrough.provider`, with its key injected and the
-/// answer relayed unchanged. Without that setting such paths answer 404.
+/// answer relayed unchanged but for provider keys: an error answer (status ≥ 400) is read whole
+/// (up to ``ChatProxy/maximumErrorBytes``, 64 KiB; the rest is dropped) and scrubbed like any
+/// provider error, a successful one is scrubbed of configured keys as it streams, and so are
+/// the headers passed on (`Content-Type`, `Retry-After`). Without that setting such paths
+/// answer 404.
 struct PassthroughProxy: Sendable {
     let context: ProxyContext
 
@@ -55,24 +59,34 @@ struct PassthroughProxy: Sendable {
         )
         record.attempts = 1
         let exchange = try await provider.client.execute(provider.upstreamRequest(for: encoded), logger: self.context.logger)
+        let scrubber = self.context.store.current.scrubber
         var responseHeaders = ProxyContext.headers(
             requestID: record.requestID,
-            contentType: exchange.head.header("content-type") ?? "application/json"
+            contentType: scrubber.scrub(exchange.head.header("content-type") ?? "application/json")
         )
-        if let retryAfter = exchange.head.header("retry-after") { responseHeaders.add(name: "Retry-After", value: retryAfter) }
+        if let retryAfter = exchange.head.header("retry-after") { responseHeaders.add(name: "Retry-After", value: scrubber.scrub(retryAfter)) }
         record.status = exchange.head.status
-        if exchange.head.status >= 400 { record.outcome = .upstreamError }
+        let status = HTTPResponseStatus(statusCode: exchange.head.status)
+        if exchange.head.status >= 400 {
+            record.outcome = .upstreamError
+            let body = scrubber.scrub(try await Self.errorBody(of: exchange.body), mode: .error)
+            return self.context.respond(status: status, headers: responseHeaders, bytes: body, record: record, clock: clock)
+        }
         let started = record
         let usage = self.context.usage
         return ServerResponse(
-            status: HTTPResponseStatus(statusCode: exchange.head.status),
+            status: status,
             headers: responseHeaders,
             body: .stream { writer in
                 var record = started
+                var scrubbing = SecretScrubber.Stream(scrubber)
                 do {
                     while let bytes = try await exchange.body.next() {
-                        try await writer.write(bytes)
+                        let clean = scrubbing.feed(bytes)
+                        if !clean.isEmpty { try await writer.write(clean) }
                     }
+                    let rest = scrubbing.finish()
+                    if !rest.isEmpty { try await writer.write(rest) }
                 } catch let error as ProxyError where error.code != .cancelled {
                     record.outcome = .streamError
                     record.errorType = error.shortDescription
@@ -100,5 +114,15 @@ struct PassthroughProxy: Sendable {
             )
         }
         return value
+    }
+
+    /// The first ``ChatProxy/maximumErrorBytes`` of a provider's error answer; the transfer is
+    /// stopped there.
+    private static func errorBody(of body: UpstreamBody) async throws(ProxyError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        while bytes.count < ChatProxy.maximumErrorBytes, let piece = try await body.next() { bytes += piece }
+        guard bytes.count >= ChatProxy.maximumErrorBytes else { return bytes }
+        body.cancel()
+        return Array(bytes.prefix(ChatProxy.maximumErrorBytes))
     }
 }

@@ -124,8 +124,11 @@ struct ProxyContext: Sendable {
     /// Answers with a complete body and records the request.
     ///
     /// The server writes the body with the head in one system call. The usage line is written
-    /// now: the answer is complete and paid for, whether or not the client is still there.
+    /// now: the answer is complete and paid for, whether or not the client is still there. No
+    /// provider key leaves in the body (``SecretScrubber/Mode/answer``: some providers echo
+    /// request headers in debug fields).
     func respond(status: HTTPResponseStatus, headers: HTTPHeaders, bytes: [UInt8], record: UsageRecord, clock: RequestClock) -> ServerResponse {
+        let bytes = self.store.current.scrubber.scrub(bytes, mode: .answer)
         var record = record
         record.status = Int(status.code)
         record.latencyMilliseconds = clock.elapsedMilliseconds
@@ -134,9 +137,10 @@ struct ProxyContext: Sendable {
         return ServerResponse(status: status, headers: headers, body: .bytes(ByteBuffer(bytes: bytes)))
     }
 
-    /// Answers `error` in the OpenAI envelope (plus `success: false` on the service API) and records it.
+    /// Answers `error` in the OpenAI envelope (plus `success: false` on the service API) and
+    /// records it. Every field is scrubbed of keys and key-shaped values, whatever its origin.
     func respond(error: ProxyError, api: API, record: UsageRecord, clock: RequestClock) -> ServerResponse {
-        let error = error.code == .cancelled && self.lifecycle.isCutOff ? ServerLifecycle.shuttingDown : error
+        let error = self.store.current.scrubber.scrub(error.code == .cancelled && self.lifecycle.isCutOff ? ServerLifecycle.shuttingDown : error)
         var record = record
         record.errorType = error.shortDescription
         if record.outcome == .success { record.outcome = Self.outcome(of: error) }
@@ -160,9 +164,11 @@ struct ProxyContext: Sendable {
     private static func outcome(of error: ProxyError) -> UsageRecord.Outcome {
         switch error.code {
         case .cancelled: .clientDisconnected
-        case .shuttingDown: .upstreamError
-        case .upstreamError: .upstreamError
-        default: error.isRetryable ? .upstreamError : .rejected
+        case .circuitOpen: .circuitOpen
+        case .shuttingDown, .upstreamError, .allCandidatesFailed, .upstreamUnreachable, .upstreamTimeout, .upstreamConnectionFailed,
+            .upstreamMalformed, .upstreamResponseTooLarge:
+            .upstreamError
+        default: .rejected
         }
     }
 

@@ -32,6 +32,8 @@ struct ProxyError: Error, Sendable, CustomStringConvertible {
         static let providerUnavailable = Code(name: "provider_unavailable", status: 503, type: "server_error")
         /// The provider answered with an error; the status follows ``UpstreamFailure/Kind``.
         static let upstreamError = Code(name: "upstream_error", status: 502, type: "server_error")
+        /// Every candidate deployment's circuit breaker is open (503, with `Retry-After`).
+        static let circuitOpen = Code(name: "circuit_open", status: 503, type: "server_error")
         /// No candidate deployment answered: all failed, were busy or had open breakers (503).
         static let allCandidatesFailed = Code(name: "all_candidates_failed", status: 503, type: "server_error")
         /// The provider could not be reached: DNS, connect, TLS or proxy failure (502).

@@ -25,6 +25,8 @@ struct UsageRecord: Sendable {
         case streamError = "stream_error"
         /// The client disconnected before the answer was complete.
         case clientDisconnected = "client_disconnected"
+        /// Every candidate's circuit breaker was open: the sidecar failed fast (503 `circuit_open`).
+        case circuitOpen = "circuit_open"
     }
 
     /// Where the token numbers come from.
