@@ -55,9 +55,10 @@ struct EmbeddingsProxy: Sendable {
         record.note(route)
         let dialect = route.provider.dialect
         let bytes: [UInt8]
+        let budget = self.context.bufferBudget(snapshot: snapshot)
         do {
             defer { answer.lease.release() }
-            bytes = try await answer.response.body.collect(upTo: ChatProxy.maximumResponseBytes)
+            bytes = try await answer.response.body.collect(upTo: ChatProxy.maximumResponseBytes, budget: budget)
         }
         let response: EmbeddingsResponse
         do {
@@ -72,6 +73,8 @@ struct EmbeddingsProxy: Sendable {
         }
         billing.apply(to: &record)
         let headers = ProxyContext.headers(requestID: record.requestID, contentType: "application/json", cost: billing.cost, route: route)
-        return self.context.respond(status: .ok, headers: headers, bytes: response.serialized(), record: record, clock: clock)
+        var answered = self.context.respond(status: .ok, headers: headers, bytes: response.serialized(), record: record, clock: clock)
+        answered.holding = budget.claim
+        return answered
     }
 }
