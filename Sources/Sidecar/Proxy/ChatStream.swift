@@ -42,7 +42,6 @@ struct ChatStream: Sendable {
     }
 
     private func relay(to writer: ResponseStreamWriter) async {
-        defer { self.slot.release() }
         var record = self.record
         var relay = Relay(request: self.request, route: self.route)
         do throws(Interruption) {
@@ -63,6 +62,7 @@ struct ChatStream: Sendable {
             await self.interrupted(by: error, relay: &relay, writer: writer, record: &record)
         }
         self.answer.lease.release()
+        self.slot.release()
         relay.summarize(into: &record)
         record.latencyMilliseconds = self.clock.elapsedMilliseconds
         self.context.usage.record(record)

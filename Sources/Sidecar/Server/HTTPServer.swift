@@ -87,7 +87,7 @@ final class HTTPServer: Service {
         await self.drain(server, connections: connections)
     }
 
-    /// Sets up one client connection's pipeline (internal for tests on an `EmbeddedChannel`).
+    /// Sets up one client connection's pipeline (internal for tests on a `NIOAsyncTestingChannel`).
     static func configure(
         _ pipeline: ChannelPipeline.SynchronousOperations,
         configuration: Configuration,
