@@ -74,4 +74,22 @@ import Translate
             held.body.cancel()
         }
     }
+
+    @Test func theFlowLimitsAreReadAndMaxConnectionsMustCoverMaxStreams() throws {
+        let base = "providers:\n  demo: { dialect: demo }\nmodels:\n  demo: { provider: demo }\n"
+        let read = try SidecarConfiguration.parse(
+            yaml: "server:\n  max_streams: 10\n  max_connections: 10\n  max_buffered_bytes: 2MiB\n" + base,
+            file: "test.yaml",
+            environment: [:]
+        )
+        #expect(read.server.maxConnections == 10)
+        #expect(read.server.maxBufferedBytes == 2 << 20)
+        let defaults = try SidecarConfiguration.parse(yaml: base, file: "test.yaml", environment: [:])
+        #expect((defaults.server.maxStreams, defaults.server.maxConnections, defaults.server.maxBufferedBytes) == (2000, 4096, 40 << 20))
+        #expect {
+            try SidecarConfiguration.parse(yaml: "server:\n  max_streams: 10\n  max_connections: 5\n" + base, file: "test.yaml", environment: [:])
+        } throws: { error in
+            "\(error)".contains("max_connections (5) must be at least max_streams (10)")
+        }
+    }
 }
