@@ -50,12 +50,9 @@ struct ChatProxy: Sendable {
         try NamePolicy.taskType.checked(chat.taskType)
         record.requestedModel = chat.model
         record.stream = chat.stream
-        if chat.stream, self.context.metrics.streamsInFlight >= snapshot.configuration.server.maxStreams {
-            throw ProxyError(
-                .tooManyStreams,
-                "The sidecar is relaying its maximum of \(snapshot.configuration.server.maxStreams) streams; retry shortly."
-            )
-        }
+        // Reserved before the provider is called and held until the relay ended; an error below
+        // drops it, which releases it.
+        let slot = chat.stream ? try self.context.admitStream(snapshot: snapshot) : nil
         let routed = try self.context.authorize(
             Router(snapshot: snapshot).plan(model: chat.model, taskType: chat.taskType ?? record.taskType),
             for: client,
@@ -75,12 +72,23 @@ struct ChatProxy: Sendable {
             }
         }
         record.note(answer.candidate)
-        if chat.stream {
-            return ChatStream(context: self.context, request: chat, route: answer.candidate, answer: answer, record: record, clock: clock).response()
+        if let slot {
+            return ChatStream(context: self.context, request: chat, route: answer.candidate, answer: answer, slot: slot, record: record, clock: clock)
+                .response()
         }
+        let budget = self.context.bufferBudget(snapshot: snapshot)
         do {
-            let response = try await self.complete(chat, route: answer.candidate, exchange: answer.response, api: api, record: &record, clock: clock)
+            var response = try await self.complete(
+                chat,
+                route: answer.candidate,
+                exchange: answer.response,
+                budget: budget,
+                api: api,
+                record: &record,
+                clock: clock
+            )
             answer.lease.release(success: true)
+            response.holding = budget.claim
             return response
         } catch {
             // A broken or malformed answer counts for the breaker like a failed attempt.
@@ -94,11 +102,12 @@ struct ChatProxy: Sendable {
         _ chat: ChatRequest,
         route: RouteCandidate,
         exchange: UpstreamResponse,
+        budget: BufferBudget,
         api: ProxyContext.API,
         record: inout UsageRecord,
         clock: RequestClock
     ) async throws(ProxyError) -> ServerResponse {
-        let bytes = try await exchange.body.collect(upTo: Self.maximumResponseBytes)
+        let bytes = try await exchange.body.collect(upTo: Self.maximumResponseBytes, budget: budget)
         var completion: ChatResponse
         do {
             completion = try route.provider.dialect.decodeResponse(bytes, for: chat, context: ResponseContext.fresh(model: route.upstreamModel))

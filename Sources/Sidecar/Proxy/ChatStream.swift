@@ -22,6 +22,8 @@ struct ChatStream: Sendable {
     let request: ChatRequest
     let route: RouteCandidate
     let answer: Dispatcher.Answer
+    /// The `server.max_streams` slot reserved at admission; released when the relay ends.
+    let slot: CapacityClaim
     let record: UsageRecord
     let clock: RequestClock
 
@@ -40,8 +42,6 @@ struct ChatStream: Sendable {
     }
 
     private func relay(to writer: ResponseStreamWriter) async {
-        self.context.metrics.streamStarted()
-        defer { self.context.metrics.streamEnded() }
         var record = self.record
         var relay = Relay(request: self.request, route: self.route)
         do throws(Interruption) {
@@ -62,6 +62,7 @@ struct ChatStream: Sendable {
         } catch {
             await self.interrupted(by: error, relay: &relay, writer: writer, record: &record)
         }
+        self.slot.release()
         relay.summarize(into: &record)
         record.latencyMilliseconds = self.clock.elapsedMilliseconds
         self.context.usage.record(record)

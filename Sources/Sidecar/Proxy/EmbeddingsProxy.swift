@@ -55,9 +55,10 @@ struct EmbeddingsProxy: Sendable {
         let route = answer.candidate
         record.note(route)
         let dialect = route.provider.dialect
+        let budget = self.context.bufferBudget(snapshot: snapshot)
         let response: EmbeddingsResponse
         do throws(ProxyError) {
-            let bytes = try await answer.response.body.collect(upTo: ChatProxy.maximumResponseBytes)
+            let bytes = try await answer.response.body.collect(upTo: ChatProxy.maximumResponseBytes, budget: budget)
             do {
                 response = try dialect.decodeEmbeddingsResponse(bytes, for: embeddings)
             } catch {
@@ -75,6 +76,8 @@ struct EmbeddingsProxy: Sendable {
         }
         billing.apply(to: &record)
         let headers = ProxyContext.headers(requestID: record.requestID, contentType: "application/json", cost: billing.cost, route: route)
-        return self.context.respond(status: .ok, headers: headers, bytes: response.serialized(), record: record, clock: clock)
+        var answered = self.context.respond(status: .ok, headers: headers, bytes: response.serialized(), record: record, clock: clock)
+        answered.holding = budget.claim
+        return answered
     }
 }

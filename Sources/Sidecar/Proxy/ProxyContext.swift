@@ -24,6 +24,11 @@ struct ProxyContext: Sendable {
     /// Committed spend and reservations, shared by every request and kept across reloads.
     let quotas: QuotaBook
     let audit: AuditLog
+    /// Streams admitted and not yet ended (`server.max_streams`).
+    let streamSlots: CapacityPool
+    /// Request bodies and provider answers held in memory (`server.max_buffered_bytes`); the
+    /// HTTP server reserves request bodies in the same pool.
+    let bufferedBytes: CapacityPool
 
     init(
         store: RuntimeStore,
@@ -34,7 +39,11 @@ struct ProxyContext: Sendable {
         statistics: UsageStatistics = UsageStatistics(),
         audit: AuditLog = AuditLog(write: { _ in })
     ) {
-        let metrics = SidecarMetrics()
+        let streamSlots = CapacityPool()
+        let bufferedBytes = CapacityPool()
+        let metrics = SidecarMetrics(streams: streamSlots, bufferedBytes: bufferedBytes)
+        self.streamSlots = streamSlots
+        self.bufferedBytes = bufferedBytes
         self.store = store
         self.usage = AccountingUsageSink(metrics: metrics, statistics: statistics, next: usage)
         self.logger = logger
@@ -112,12 +121,28 @@ struct ProxyContext: Sendable {
         }
     }
 
-    /// The request body, or 413 when it exceeded `server.max_request_body` (and was not read).
-    func body(of request: ServerRequest) throws(ProxyError) -> ByteBuffer {
-        guard !request.bodyTooLarge else {
-            let limit = self.store.current.configuration.server.maxRequestBodyBytes
-            throw ProxyError(.requestTooLarge, "The request body exceeds the limit of \(limit) bytes.")
+    /// A slot for a stream, held until its relay ended (released by ``ChatStream``, or when
+    /// dropped on an error before it started).
+    /// - Throws: 503 `too_many_streams` when `server.max_streams` streams are already admitted.
+    func admitStream(snapshot: RuntimeSnapshot) throws(ProxyError) -> CapacityClaim {
+        let limit = snapshot.configuration.server.maxStreams
+        guard let slot = self.streamSlots.claim(limit: limit) else {
+            var error = ProxyError(.tooManyStreams, "The sidecar is relaying its maximum of \(limit) streams; retry shortly.")
+            error.retryAfter = .seconds(1)
+            throw error
         }
+        return slot
+    }
+
+    /// An empty share of `server.max_buffered_bytes` for collecting an answer.
+    func bufferBudget(snapshot: RuntimeSnapshot) -> BufferBudget {
+        BufferBudget(pool: self.bufferedBytes, limit: snapshot.configuration.server.maxBufferedBytes)
+    }
+
+    /// The request body, or the error it was refused with (413 over `server.max_request_body`,
+    /// 503 over `server.max_buffered_bytes`).
+    func body(of request: ServerRequest) throws(ProxyError) -> ByteBuffer {
+        if let refusal = request.bodyRefusal { throw refusal }
         return request.body
     }
 

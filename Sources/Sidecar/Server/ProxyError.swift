@@ -58,6 +58,11 @@ struct ProxyError: Error, Sendable, CustomStringConvertible {
         static let uriTooLong = Code(name: "uri_too_long", status: 414, type: "invalid_request_error")
         /// `server.max_streams` streams are already open (503).
         static let tooManyStreams = Code(name: "too_many_streams", status: 503, type: "server_error")
+        /// Holding the request's body or the provider's answer would exceed
+        /// `server.max_buffered_bytes` (503, `Retry-After: 1`).
+        static let bufferBudgetExhausted = Code(name: "buffer_budget_exhausted", status: 503, type: "server_error")
+        /// `server.max_connections` client connections are already open (503, then closed).
+        static let tooManyConnections = Code(name: "too_many_connections", status: 503, type: "server_error")
         /// A configured quota would be exceeded (429, with `Retry-After` when it resets).
         static let quotaExceeded = Code(name: "quota_exceeded", status: 429, type: "rate_limit_error")
         /// The prompt (plus `max_tokens`) does not fit any candidate's context window (400).

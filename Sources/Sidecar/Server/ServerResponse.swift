@@ -22,6 +22,9 @@ struct ServerResponse: Sendable {
     /// Every value escaped by ``NIOHTTP1/HTTPHeaders/escapedForSending()``.
     let headers: HTTPHeaders
     var body: Body
+    /// Released once the answer has been written (or the connection closed): the request's
+    /// share of `server.max_buffered_bytes`, which covers the bytes waiting to be sent.
+    var holding: CapacityClaim?
 
     init(status: HTTPResponseStatus, headers: HTTPHeaders = HTTPHeaders(), body: Body) {
         self.status = status

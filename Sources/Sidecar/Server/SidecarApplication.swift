@@ -55,7 +55,7 @@ struct SidecarApplication {
         if let address = self.configuration.metricsListen {
             services.append(self.operationsServer(address, routes: router.operations))
         }
-        services.append(self.mainServer(router: router, store: store, lifecycle: context.lifecycle))
+        services.append(self.mainServer(router: router, store: store, context: context))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: self.logger)
         )
@@ -87,7 +87,7 @@ struct SidecarApplication {
         return statistics
     }
 
-    private func mainServer(router: SidecarRouter, store: RuntimeStore, lifecycle: ServerLifecycle) -> HTTPServer {
+    private func mainServer(router: SidecarRouter, store: RuntimeStore, context: ProxyContext) -> HTTPServer {
         let listen = self.configuration.listen
         let logger = self.logger
         return HTTPServer(
@@ -96,9 +96,11 @@ struct SidecarApplication {
                 port: listen.port,
                 idleTimeout: TimeAmount(self.configuration.server.idleTimeout),
                 maximumBodyBytes: { store.current.configuration.server.maxRequestBodyBytes },
+                requestBudget: { context.bufferBudget(snapshot: store.current) },
+                maximumConnections: { store.current.configuration.server.maxConnections },
                 requestReadTimeout: TimeAmount(self.configuration.server.requestReadTimeout),
                 drain: { (store.current.configuration.server.shutdownDelay, store.current.configuration.server.drainTimeout) },
-                lifecycle: lifecycle
+                lifecycle: context.lifecycle
             ),
             logger: self.logger,
             onListening: { address in
