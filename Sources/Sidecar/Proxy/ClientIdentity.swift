@@ -35,11 +35,29 @@ struct ClientIdentity: Sendable {
         return ClientIdentity(name: match.name, settings: match)
     }
 
+    /// Whether `/api/v1/usage/stats` and `/costs` show this caller every client's totals: the
+    /// anonymous caller and clients with `read_all_usage: true` do, other clients see their own.
+    var readsAllUsage: Bool { self.settings?.readAllUsage ?? true }
+
     /// The plan without the candidates this client may not use; 403 when nothing is left.
+    ///
+    /// Task routing (`auto`, `auto:<task>`) needs `auto` in the client's `models` and the task
+    /// type in its `task_types`; the route's candidates are then used as configured. A named
+    /// model and its fallbacks are limited to the client's `models`.
     func authorize(_ plan: RoutePlan, requestedModel: String, record: inout UsageRecord) throws(ProxyError) -> RoutePlan {
         guard let settings = self.settings else { return plan }
-        if let task = plan.taskType, plan.steps.first?.role == .primary, !settings.allows(taskType: task) {
-            throw ProxyError(.notAllowed, "Client '\(self.name)' may not use task type '\(task)'.", param: "task_type")
+        if Router.routesByTask(requestedModel) {
+            guard settings.allowsTaskRouting else {
+                throw ProxyError(
+                    .notAllowed,
+                    "Client '\(self.name)' may not route by task type (model '\(requestedModel)'): its models do not include auto.",
+                    param: "model"
+                )
+            }
+            if let task = plan.taskType, !settings.allows(taskType: task) {
+                throw ProxyError(.notAllowed, "Client '\(self.name)' may not use task type '\(task)'.", param: "task_type")
+            }
+            return plan
         }
         var steps: [RoutePlan.Step] = []
         for step in plan.steps {

@@ -36,7 +36,7 @@ struct ProxyContext: Sendable {
     ) {
         let metrics = SidecarMetrics()
         self.store = store
-        self.usage = AccountingUsageSink(metrics: metrics, statistics: statistics, next: usage)
+        self.usage = AccountingUsageSink(metrics: metrics, statistics: statistics, store: store, next: usage)
         self.logger = logger
         self.retryBudget = RetryBudget()
         self.lifecycle = lifecycle
