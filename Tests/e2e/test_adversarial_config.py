@@ -9,7 +9,7 @@ sidecar's own inputs.
   written, the process lives.
 - The usage statistics stay small whatever task types and model names clients send, and a
   client sees only its own usage unless it may read all.
-- `auto` in a client's `models` lets it route by task type.
+- `auto` in a client's `models` lets task routing use the route's models as configured.
 """
 
 from __future__ import annotations
@@ -251,11 +251,14 @@ def test_auto_in_a_clients_models_allows_task_routing(emulator, tmp_path):
             carol.chat.completions.create(model="auto", messages=HELLO)  # the default route
         assert "task type 'default'" in denied.value.message
 
+        # Without auto, task routing is limited to the client's own models.
         bob = sidecar.client(api_key=BOB)
+        raw = bob.chat.completions.with_raw_response.create(model="auto", messages=HELLO)
+        assert "model=gpt-4o-mini" in raw.headers["x-sidecar-route"]
         with pytest.raises(openai.PermissionDeniedError) as denied:
-            bob.chat.completions.create(model="auto", messages=HELLO)
-        assert "may not route by task type" in denied.value.message and "auto" in denied.value.message
-        assert bob.chat.completions.create(model="gpt-4o-mini", messages=HELLO).choices[0].message.content
+            bob.chat.completions.create(model="auto:translation", messages=HELLO)
+        message = denied.value.message
+        assert "route for task type 'translation' (deepseek-chat)" in message and "add auto" in message, message
     finally:
         sidecar.stop()
 

@@ -33,10 +33,10 @@ struct ClientSettings: Sendable, Hashable {
     /// Whether it may use any model, which `/v1/*` passthrough (files, batches…) requires.
     var allowsEveryModel: Bool { self.models == nil || self.models?.contains("*") == true }
 
-    /// Whether it may route by task type (`model: "auto"` or `"auto:<task>"`, within
-    /// `task_types`): `auto` or `*` in its `models`, or no `models` list. The route's models are
-    /// then used as the route configures them, whether or not `models` names them.
-    var allowsTaskRouting: Bool { self.models.map { $0.contains(Router.autoModel) || $0.contains("*") } ?? true }
+    /// Whether task routing (`model: "auto"` or `"auto:<task>"`) uses the route's models as
+    /// configured, whether or not `models` names them: `auto` or `*` in its `models`, or no
+    /// `models` list. Otherwise the route's models are limited to those `models` allows.
+    var followsRoutes: Bool { self.models.map { $0.contains(Router.autoModel) || $0.contains("*") } ?? true }
 }
 
 extension ClientSettings {

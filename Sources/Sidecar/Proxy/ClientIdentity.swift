@@ -41,24 +41,16 @@ struct ClientIdentity: Sendable {
 
     /// The plan without the candidates this client may not use; 403 when nothing is left.
     ///
-    /// Task routing (`auto`, `auto:<task>`) needs `auto` in the client's `models` and the task
-    /// type in its `task_types`; the route's candidates are then used as configured. A named
-    /// model and its fallbacks are limited to the client's `models`.
+    /// Task routing (`auto`, `auto:<task>`) is limited to the client's `task_types`; with `auto`
+    /// in its `models` the route's candidates serve as configured, without it only those of them
+    /// its `models` allow. A named model and its fallbacks are limited to the client's `models`.
     func authorize(_ plan: RoutePlan, requestedModel: String, record: inout UsageRecord) throws(ProxyError) -> RoutePlan {
         guard let settings = self.settings else { return plan }
-        if Router.routesByTask(requestedModel) {
-            guard settings.allowsTaskRouting else {
-                throw ProxyError(
-                    .notAllowed,
-                    "Client '\(self.name)' may not route by task type (model '\(requestedModel)'): its models do not include auto.",
-                    param: "model"
-                )
-            }
-            if let task = plan.taskType, !settings.allows(taskType: task) {
-                throw ProxyError(.notAllowed, "Client '\(self.name)' may not use task type '\(task)'.", param: "task_type")
-            }
-            return plan
+        let routed = Router.routesByTask(requestedModel)
+        if routed, let task = plan.taskType, !settings.allows(taskType: task) {
+            throw ProxyError(.notAllowed, "Client '\(self.name)' may not use task type '\(task)'.", param: "task_type")
         }
+        if routed, settings.followsRoutes { return plan }
         var steps: [RoutePlan.Step] = []
         for step in plan.steps {
             if settings.allows(model: step.model.name) {
@@ -70,7 +62,16 @@ struct ClientIdentity: Sendable {
             }
         }
         guard !steps.isEmpty else {
-            throw ProxyError(.notAllowed, "Client '\(self.name)' may not use the model '\(requestedModel)'.", param: "model")
+            guard routed else {
+                throw ProxyError(.notAllowed, "Client '\(self.name)' may not use the model '\(requestedModel)'.", param: "model")
+            }
+            let models = plan.steps.map(\.model.name).joined(separator: ", ")
+            throw ProxyError(
+                .notAllowed,
+                "Client '\(self.name)' may not use any model of the route for task type '\(plan.taskType ?? "default")' (\(models)); "
+                    + "add auto to its models to let routes choose them.",
+                param: "model"
+            )
         }
         return RoutePlan(taskType: plan.taskType, steps: steps)
     }
