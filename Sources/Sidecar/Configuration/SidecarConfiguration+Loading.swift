@@ -40,7 +40,7 @@ extension SidecarConfiguration {
             root = try YAMLParser.parse(yaml) ?? YAMLNode(kind: .mapping([]), line: 1)
         } catch {
             throw ConfigurationError(problems: [
-                ConfigurationProblem(file: file, line: error.line, field: "", message: "not valid YAML: \(error.message)")
+                ConfigurationProblem(file: file, line: error.line, field: error.field, message: "not valid YAML: \(error.message)")
             ])
         }
         var reader = ConfigurationReader(file: file, environment: environment)

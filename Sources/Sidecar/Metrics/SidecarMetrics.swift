@@ -242,13 +242,15 @@ final class SidecarMetrics: Sendable {
 struct AccountingUsageSink: UsageSink {
     let metrics: SidecarMetrics
     let statistics: UsageStatistics
+    /// The current configuration names the labels the statistics keep.
+    let store: RuntimeStore
     let next: any UsageSink
 
     func record(_ record: UsageRecord) {
         let tokens = record.usage.map { $0.inputTokens + $0.outputTokens } ?? 0
         record.quotaTicket?.settle(tokens: tokens, cost: record.cost, currency: record.currency)
         self.metrics.observe(record)
-        self.statistics.observe(record)
+        self.statistics.observe(record, configuration: self.store.current.configuration)
         self.next.record(record)
     }
 }

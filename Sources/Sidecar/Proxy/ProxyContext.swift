@@ -45,7 +45,7 @@ struct ProxyContext: Sendable {
         self.streamSlots = streamSlots
         self.bufferedBytes = bufferedBytes
         self.store = store
-        self.usage = AccountingUsageSink(metrics: metrics, statistics: statistics, next: usage)
+        self.usage = AccountingUsageSink(metrics: metrics, statistics: statistics, store: store, next: usage)
         self.logger = logger
         self.retryBudget = RetryBudget()
         self.lifecycle = lifecycle

@@ -123,13 +123,23 @@ final class DeploymentLease: Sendable {
 }
 
 /// The deployments' shared state by id, kept across configuration reloads.
+///
+/// A pattern model (`gpt-*`) makes one deployment per name a client asks for, so the registry
+/// is bounded: past ``maximumDeployments`` (1,000) it forgets the deployments with nothing
+/// worth keeping — no request in flight and a closed breaker — before adding a new one (a
+/// forgotten deployment starts afresh when asked for again).
 final class DeploymentRegistry: Sendable {
+    static let maximumDeployments = 1_000
     private let deployments = Mutex<[String: Deployment]>([:])
 
     /// The deployment for `id`, created with `policy` on first use.
     func deployment(id: String, policy: CircuitBreaker.Policy) -> Deployment {
         self.deployments.withLock { deployments in
             if let existing = deployments[id] { return existing }
+            if deployments.count >= Self.maximumDeployments {
+                let now = ContinuousClock.now
+                deployments = deployments.filter { $0.value.inFlight > 0 || $0.value.breaker.state(at: now) != .closed }
+            }
             let deployment = Deployment(id: id, breaker: CircuitBreaker(policy: policy))
             deployments[id] = deployment
             return deployment

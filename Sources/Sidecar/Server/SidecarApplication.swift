@@ -45,6 +45,7 @@ struct SidecarApplication {
             HealthChecker(store: store, logger: self.logger, audit: audit),
             ConfigurationWatcher(
                 path: self.configurationPath,
+                listen: self.configuration.listen,
                 store: store,
                 network: network,
                 metrics: context.metrics,
@@ -80,8 +81,9 @@ struct SidecarApplication {
         let statistics = UsageStatistics()
         guard case .file(let path) = self.configuration.usage.sink, let size = FileIdentity(path: path)?.size else { return statistics }
         let logger = self.logger
+        let configuration = self.configuration
         Task {
-            let lines = statistics.rebuild(fromFile: path, upTo: size)
+            let lines = statistics.rebuild(fromFile: path, upTo: size, configuration: configuration)
             logger.info("usage statistics rebuilt from the usage file", metadata: ["path": "\(path)", "lines": "\(lines ?? 0)"])
         }
         return statistics

@@ -50,8 +50,8 @@ struct SidecarRouter: Sendable {
         case (.GET, let path) where path.hasPrefix("/v1/models/"):
             self.authenticated(request) { self.models.openAIModel(id: RequestPath.decoded(String(path.dropFirst("/v1/models/".count))), for: $0) }
         case (.GET, "/api/v1/models"): self.authenticated(request) { self.models.serviceList(for: $0) }
-        case (.GET, "/api/v1/usage/stats"): self.authenticated(request) { _ in self.usage.respond(to: request, report: .stats) }
-        case (.GET, "/api/v1/usage/costs"): self.authenticated(request) { _ in self.usage.respond(to: request, report: .costs) }
+        case (.GET, "/api/v1/usage/stats"): self.authenticated(request) { self.usage.respond(to: request, report: .stats, for: $0) }
+        case (.GET, "/api/v1/usage/costs"): self.authenticated(request) { self.usage.respond(to: request, report: .costs, for: $0) }
         // Everything else under /v1 — also other methods on the paths above, such as listing
         // stored completions (GET /v1/chat/completions) or deleting a fine-tuned model.
         case (_, let path) where path.hasPrefix("/v1/"): await self.passthrough.respond(to: request)
