@@ -13,8 +13,6 @@ let package = Package(
     products: [
         .executable(name: "llm-sidecar", targets: ["SidecarCLI"]),
         .library(name: "Translate", targets: ["Translate"]),
-        // The sidecar's code as a library, so that the fuzz targets (Fuzz/Package.swift) can call it.
-        .library(name: "Sidecar", targets: ["Sidecar"]),
         // What each fuzz target does with its input: called by the libFuzzer binary and by the tests
         // that replay the committed regression inputs (Tests/FuzzRegressions).
         .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
