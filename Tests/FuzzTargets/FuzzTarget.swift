@@ -20,7 +20,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// The YAML reader and the configuration decoding on top of it (what `check-config` runs).
     case yaml
     /// Each dialect's answer, error, embeddings and stream decoders, and its request encoder; the
-    /// first byte picks the dialect and the part.
+    /// first byte picks the dialect (OpenAI, DeepSeek, DashScope compatible, generic, Anthropic,
+    /// Gemini, DashScope native), the second the part.
     case dialect
     /// Raw bytes through SwiftNIO's HTTP/1.1 decoder into the sidecar's router.
     case http
