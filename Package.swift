@@ -11,8 +11,11 @@ let package = Package(
     name: "llm-sidecar",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "llm-sidecar", targets: ["Sidecar"]),
+        .executable(name: "llm-sidecar", targets: ["SidecarCLI"]),
         .library(name: "Translate", targets: ["Translate"]),
+        // What each fuzz target does with its input: called by the libFuzzer binary and by the tests
+        // that replay the committed regression inputs (Tests/FuzzRegressions).
+        .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -32,7 +35,7 @@ let package = Package(
             // `rounded()` lowers to libm's round, which only Foundation would otherwise bring in.
             linkerSettings: [.linkedLibrary("m")]
         ),
-        .executableTarget(
+        .target(
             name: "Sidecar",
             dependencies: [
                 "CCurl",
@@ -48,11 +51,34 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The `llm-sidecar` binary: only the entry point; everything else is the `Sidecar` library.
+        .executableTarget(
+            name: "SidecarCLI",
+            dependencies: [
+                "Sidecar",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TestSupport",
             dependencies: ["Translate"],
             path: "Tests/TestSupport",
             resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FuzzTargets",
+            dependencies: [
+                "Sidecar",
+                "Translate",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/FuzzTargets",
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -63,6 +89,7 @@ let package = Package(
         .testTarget(
             name: "SidecarTests",
             dependencies: [
+                "FuzzTargets",
                 "Sidecar",
                 "Translate",
                 "TestSupport",

@@ -16,6 +16,10 @@ swift build --build-tests
 echo "== swift test" >&2
 swift test --skip-build
 
+# Fuzzing: each libFuzzer target for a bounded time (a separate sanitized build in .build-fuzz).
+echo "== fuzz (scripts/fuzz.sh, ${SIDECAR_FUZZ_SECONDS:-20} s per target)" >&2
+scripts/fuzz.sh "${SIDECAR_FUZZ_SECONDS:-20}"
+
 echo "== end-to-end (official SDKs against the built binary)" >&2
 SIDECAR_BIN="$PWD/.build/debug/llm-sidecar" python3 -m pytest -q -p no:cacheprovider Tests/e2e
 

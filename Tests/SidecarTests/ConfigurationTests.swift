@@ -277,6 +277,22 @@ import Translate
         #expect(ConfigurationReader.parseByteSize(text) == bytes)
     }
 
+    /// Found by the yaml fuzz target: these trapped converting to an integer (check-config and a
+    /// hot reload crashed); now each is a problem naming its field.
+    @Test(arguments: ["1e300KiB", "inf", "infGB", "1e19"])
+    func byteSizesBeyondIntAreProblems(text: String) {
+        #expect(ConfigurationReader.parseByteSize(text) == nil)
+        #expect(
+            self.problems("server:\n  max_request_body: \(text)\n" + Self.minimal)
+                == ["test.yaml:2: server.max_request_body: must be a size such as 512KiB or 4MiB, not '\(text)'"]
+        )
+    }
+
+    @Test(arguments: ["1e300s", "infms", "1e17h", "1e300"])
+    func durationsBeyondIntAreProblems(text: String) {
+        #expect(ConfigurationReader.parseDuration(text) == nil)
+    }
+
     @Test(arguments: [("127.0.0.1:8080", "127.0.0.1", 8080), ("[::1]:9", "::1", 9), ("localhost:0", "localhost", 0)])
     func listenAddresses(text: String, host: String, port: Int) {
         #expect(ListenAddress(text)?.host == host)

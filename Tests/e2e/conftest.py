@@ -117,6 +117,12 @@ def launch_emulator(*options: str) -> Iterator[Emulator]:
 SENTINELS = [key for flavour, key in Emulator.KEYS.items() if flavour != "custom"]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # test_soak.py: part of the normal run, bounded (SIDECAR_SOAK_SECONDS, default 60 s);
+    # `-m "not soak"` leaves it out while iterating.
+    config.addinivalue_line("markers", "soak: bounded load test of memory, descriptors and usage lines")
+
+
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
     with launch_emulator() as running:

@@ -5,15 +5,16 @@
 //
 //===----------------------------------------------------------------------===//
 
-import ArgumentParser
+public import ArgumentParser
 
-/// `llm-sidecar`: the command-line entry point.
-@main
-struct LLMSidecarCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+/// `llm-sidecar`: the command-line entry point, run by the `SidecarCLI` executable's `main.swift`.
+public struct LLMSidecarCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "llm-sidecar",
         abstract: "A localhost proxy that lets OpenAI SDK clients use OpenAI, DeepSeek, Qwen and other providers.",
         subcommands: [ServeCommand.self, CheckConfigCommand.self, TokenCommand.self, AuditCommand.self, UsageCommand.self],
         defaultSubcommand: ServeCommand.self
     )
+
+    public init() {}
 }

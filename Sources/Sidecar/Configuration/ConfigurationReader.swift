@@ -172,9 +172,9 @@ struct ConfigurationReader {
         let trimmed = text.trimmed
         for (suffix, seconds) in units where trimmed.hasSuffix(suffix) {
             guard let number = Double(trimmed.dropLast(suffix.count)), number >= 0 else { return nil }
-            return .milliseconds(Int64((number * seconds * 1000).rounded()))
+            return Self.integer((number * seconds * 1000).rounded()).map { .milliseconds($0) }
         }
-        return Double(trimmed).flatMap { $0 >= 0 ? .milliseconds(Int64(($0 * 1000).rounded())) : nil }
+        return Double(trimmed).flatMap { $0 >= 0 ? Self.integer(($0 * 1000).rounded()).map { .milliseconds($0) } : nil }
     }
 
     static func parseByteSize(_ text: String) -> Int? {
@@ -184,8 +184,14 @@ struct ConfigurationReader {
         let trimmed = text.trimmed
         for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
             guard let number = Double(trimmed.dropLast(suffix.count).trimmed), number >= 0 else { return nil }
-            return Int(number * Double(factor))
+            return Self.integer(number * Double(factor))
         }
         return Int(trimmed).flatMap { $0 >= 0 ? $0 : nil }
+    }
+
+    /// `value` without its fraction, or nil when it is not finite or beyond `Int.max` (`1e300KiB`,
+    /// `infs`), so a huge number in the file is a problem reported like any other, not a trap.
+    private static func integer(_ value: Double) -> Int? {
+        value.isFinite && value < 0x1p63 ? Int(value) : nil
     }
 }

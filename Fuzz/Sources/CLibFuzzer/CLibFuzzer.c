@@ -1,0 +1,2 @@
+// Only a declaration (include/CLibFuzzer.h); SwiftPM needs a source file in a C target.
+#include "CLibFuzzer.h"
