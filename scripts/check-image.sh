@@ -89,13 +89,20 @@ free_port() {
 container=""
 root=""
 server=""
-# SIGTERM to `buildah run`, which passes it on: the sidecar drains and exits (at most 10 s here).
+# SIGTERM to the sidecar (its id from /run/llm-sidecar.pid), which drains and exits, and with it
+# `buildah run` (waited for 10 s at most, then killed).
 stop_server() {
-    kill "$server" 2>/dev/null || true
+    local sidecar
+    sidecar=$(as_root cat "$root/run/llm-sidecar.pid" 2>/dev/null) || true
+    if [ -n "$sidecar" ]; then as_root kill "$sidecar" 2>/dev/null || true; fi
     for _ in $(seq 100); do
         kill -0 "$server" 2>/dev/null || break
         sleep 0.1
     done
+    if [ -n "$sidecar" ] && grep -q llm-sidecar "/proc/$sidecar/cmdline" 2>/dev/null; then
+        as_root kill -KILL "$sidecar" 2>/dev/null || true
+    fi
+    kill "$server" 2>/dev/null || true
     wait "$server" 2>/dev/null || true
     server=""
 }
@@ -125,11 +132,12 @@ smoke_test() {
     container=$(as_root buildah from --quiet --pull=never "$IMAGE")
     # The root read-only, as Kubernetes' readOnlyRootFilesystem: buildah run has no option for it,
     # so the container's root is bind-mounted read-only onto itself before it runs. /run becomes a
-    # small tmpfs, where buildah places its /run/.containerenv (as container engines mount /run).
+    # small tmpfs of the user, where buildah places its /run/.containerenv (as container engines
+    # mount /run).
     root=$(as_root buildah mount "$container")
     as_root mount --bind "$root" "$root"
     as_root mount -o remount,bind,ro "$root"
-    as_root mount -t tmpfs -o size=1m,mode=0755 tmpfs "$root/run"
+    as_root mount -t tmpfs -o size=1m,mode=0755,uid=65532,gid=65532 tmpfs "$root/run"
     expect "the root is read-only, even for root" "cannot touch '/probe': Read-only file system" \
         as_root buildah run --isolation chroot --user 0:0 "$container" -- touch /probe
     expect "/tmp too" "cannot touch '/tmp/probe': Read-only file system" \
@@ -140,8 +148,11 @@ smoke_test() {
     local port url
     port=$(free_port)
     url="http://127.0.0.1:$port"
+    # Its process id goes to /run, the tmpfs above, which the host sees too: `buildah run` does not
+    # pass signals on, and chroot isolation shares the host's process ids.
     as_root buildah run --isolation chroot --user 65532:65532 --env "SIDECAR_LISTEN=127.0.0.1:$port" "$container" \
-        -- llm-sidecar serve --config /etc/llm-sidecar/sidecar.yaml >"$CONTEXT/usage.jsonl" 2>"$CONTEXT/stderr.log" &
+        -- sh -c 'echo $$ >/run/llm-sidecar.pid && exec llm-sidecar serve --config /etc/llm-sidecar/sidecar.yaml' \
+        >"$CONTEXT/usage.jsonl" 2>"$CONTEXT/stderr.log" &
     server=$!
     for _ in $(seq 100); do
         curl -fs "$url/healthz" >/dev/null 2>&1 && break

@@ -1,6 +1,6 @@
 """The properties k8s/README.md promises, checked on the rendered manifests.
 
-Run by scripts/check-deploy.sh, or alone: python3 -m pytest Tests/deploy
+Run by scripts/check-deploy.sh, or alone: .venv-deploy/bin/python -m pytest Tests/deploy
 """
 
 from __future__ import annotations
