@@ -32,10 +32,16 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT_DIRECTORIES = ("Tests", "Benchmarks", "scripts")
 
 
+def sources(directory: Path) -> list[Path]:
+    """The .py files under `directory`, not those in hidden folders: downloaded and generated
+    ones live there (Tests/e2e/.sdk-cache holds the openai sdist the SDK suite runs)."""
+    return sorted(f for f in directory.rglob("*.py") if not any(part.startswith(".") for part in f.relative_to(directory).parts))
+
+
 def python_files(paths: list[Path], excluded: list[Path]) -> list[Path]:
     files = []
     for path in paths:
-        candidates = [path] if path.is_file() else sorted(path.rglob("*.py"))
+        candidates = [path] if path.is_file() else sources(path)
         files += [f for f in candidates if not any(f.resolve().is_relative_to(e.resolve()) for e in excluded)]
     return files
 
@@ -54,7 +60,7 @@ def imported_modules(file: Path) -> set[str]:
 def project_modules() -> set[str]:
     names = set()
     for directory in PROJECT_DIRECTORIES:
-        for file in (ROOT / directory).rglob("*.py"):
+        for file in sources(ROOT / directory):
             names.add(file.stem)
             if file.name == "__init__.py":
                 names.add(file.parent.name)
