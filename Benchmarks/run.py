@@ -208,7 +208,8 @@ def start_stream_upstream() -> Target:
 def start_sidecar(directory: Path, upstream: int, stream_upstream: int, binary: Path, threads: int | None,
                   max_streams: int) -> tuple[Target, float]:
     """`max_streams` is raised above the largest idle-stream count: the default (2,000) answers
-    the streams beyond it with 503, which is the point of the cap but not what is measured here."""
+    the streams beyond it with 503, which is the point of the cap but not what is measured here;
+    `max_connections` (default 4,096, at least `max_streams`) with it."""
     port = free_port()
     config = directory / "sidecar.yaml"
     config.write_text(f"""
@@ -248,6 +249,7 @@ log:
   level: warning
 server:
   max_streams: {max_streams}
+  max_connections: {max_streams + 100}
 """ + (f"  event_loop_threads: {threads}\n" if threads else ""))
     process = subprocess.Popen([str(binary), "serve", "--config", str(config)], stderr=subprocess.DEVNULL,
                                env=dict(os.environ, BENCH_API_KEY="bench"))

@@ -241,7 +241,7 @@ import Translate
     }
 
     @Test func invalidYAMLIsReported() {
-        #expect(self.problems("providers: [unclosed") == ["test.yaml:1: not valid YAML: unclosed '['"])
+        #expect(self.problems("providers: [unclosed") == ["test.yaml:1: providers: not valid YAML: unclosed '['"])
         #expect(self.problems("models:\n  a: 1\n\tb: 2") == ["test.yaml:3: not valid YAML: tabs are not allowed for indentation; use spaces"])
     }
 

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import Testing
+import Translate
 
 @testable import Sidecar
 
@@ -34,7 +35,7 @@ import Testing
         #expect(breaker.record(success: false, at: self.at(0)) == nil)
         #expect(breaker.record(success: false, at: self.at(1)) == nil)
         #expect(breaker.record(success: false, at: self.at(2)) == .open)
-        #expect(!breaker.allow(at: self.at(3)))
+        #expect(!breaker.allow(at: self.at(3)).allowed)
         #expect(breaker.state(at: self.at(4_999)) == .open)
     }
 
@@ -71,18 +72,18 @@ import Testing
         let breaker = CircuitBreaker(policy: Self.policy)
         for index in 0..<3 { _ = breaker.record(success: false, at: self.at(index)) }
         #expect(breaker.state(at: self.at(5_002)) == .halfOpen)
-        #expect(breaker.allow(at: self.at(5_003)))
-        #expect(breaker.allow(at: self.at(5_004)))
-        #expect(!breaker.allow(at: self.at(5_005)), "only two probes at once")
+        #expect(breaker.allow(at: self.at(5_003)).allowed)
+        #expect(breaker.allow(at: self.at(5_004)).allowed)
+        #expect(!breaker.allow(at: self.at(5_005)).allowed, "only two probes at once")
         #expect(breaker.record(success: true, at: self.at(5_100)) == nil)
         #expect(breaker.record(success: true, at: self.at(5_200)) == .closed)
-        #expect(breaker.allow(at: self.at(5_201)))
+        #expect(breaker.allow(at: self.at(5_201)).allowed)
     }
 
     @Test func aFailedProbeOpensTheBreakerAgain() {
         let breaker = CircuitBreaker(policy: Self.policy)
         for index in 0..<3 { _ = breaker.record(success: false, at: self.at(index)) }
-        #expect(breaker.allow(at: self.at(6_000)))
+        #expect(breaker.allow(at: self.at(6_000)).allowed)
         #expect(breaker.record(success: false, at: self.at(6_100)) == .open)
         #expect(breaker.state(at: self.at(11_000)) == .open)
         #expect(breaker.state(at: self.at(11_100)) == .halfOpen)
@@ -91,10 +92,50 @@ import Testing
     @Test func aReleasedProbeFreesItsSlot() {
         let breaker = CircuitBreaker(policy: Self.policy)
         for index in 0..<3 { _ = breaker.record(success: false, at: self.at(index)) }
-        #expect(breaker.allow(at: self.at(6_000)))
-        #expect(breaker.allow(at: self.at(6_000)))
+        #expect(breaker.allow(at: self.at(6_000)).allowed)
+        #expect(breaker.allow(at: self.at(6_000)).allowed)
         breaker.releaseProbe()
-        #expect(breaker.allow(at: self.at(6_001)))
+        #expect(breaker.allow(at: self.at(6_001)).allowed)
+    }
+
+    @Test func theMoveToHalfOpenIsReportedByTheFirstProbe() {
+        let breaker = CircuitBreaker(policy: Self.policy)
+        for index in 0..<3 { _ = breaker.record(success: false, at: self.at(index)) }
+        #expect(breaker.remainingOpen(at: self.at(1_002)) == .seconds(4))
+        let early = breaker.allow(at: self.at(4_000))
+        #expect(!early.allowed && early.change == nil)
+        #expect(breaker.state(at: self.at(5_002)) == .halfOpen, "reads as half-open past the cool-down")
+        let first = breaker.allow(at: self.at(5_002))
+        #expect(first.allowed && first.change == .halfOpen)
+        let second = breaker.allow(at: self.at(5_003))
+        #expect(second.allowed && second.change == nil, "the change is reported once")
+        #expect(breaker.remainingOpen(at: self.at(5_004)) == nil)
+    }
+
+    /// Outcomes reach the breaker when the lease ends (the body ended), once per request; a
+    /// client that left records nothing, and a half-open change is logged and audited.
+    @Test func leasesRecordTheOutcomeWhenTheBodyEnds() {
+        let recorder = LineRecorder()
+        let audit = AuditLog(write: recorder.write)
+        let deployment = Deployment(id: "p/m", breaker: CircuitBreaker(policy: .init(consecutiveFailures: 2, openDuration: .zero)))
+        func lease() -> DeploymentLease {
+            #expect(deployment.acquire(limit: nil))
+            return DeploymentLease(deployment, countsForBreaker: true, logger: testLogger, audit: audit)
+        }
+        for _ in 0..<3 { lease().release() }
+        lease().release(after: ProxyError(.cancelled, "client left"))
+        lease().release(after: ProxyError(.upstreamError, "rate limited"))
+        #expect(deployment.breaker.state(at: .now) == .closed)
+        lease().release(after: ProxyError(.upstreamMalformed, "bad answer"))
+        lease().release(after: ProxyError(.upstreamTimeout, "mid-stream silence"))
+        #expect(deployment.breaker.record(success: true, at: .now) == nil, "open: late answers change nothing")
+        #expect(deployment.admit(at: .now, logger: testLogger, audit: audit), "open_for 0: the first probe goes")
+        lease().release(success: true)
+        #expect(deployment.breaker.state(at: .now) == .closed)
+        #expect(deployment.inFlight == 0)
+        let states = recorder.objects.filter { $0["event"] == "breaker_changed" }.compactMap { $0["state"]?.stringValue }
+        #expect(states == ["open", "half_open", "closed"])
+        #expect(deployment.breakerTransitions == [.open: 1, .halfOpen: 1, .closed: 1])
     }
 
     @Test func lateAnswersToAnOpenBreakerChangeNothing() {
@@ -252,7 +293,7 @@ import Testing
         #expect(deployment.acquire(limit: 1))
         #expect(!deployment.acquire(limit: 1))
         do {
-            let lease = DeploymentLease(deployment)
+            let lease = DeploymentLease(deployment, countsForBreaker: true, logger: testLogger, audit: AuditLog(write: { _ in }))
             lease.release()
             lease.release()
         }

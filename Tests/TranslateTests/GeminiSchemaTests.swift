@@ -182,4 +182,20 @@ import Translate
         #expect(error?.param == "tools[0].function.parameters")
         #expect(error?.code == .invalidRequest)
     }
+
+    /// A chain of `$ref`s, each to a definition 59 objects deep, expands to thousands of nested
+    /// schemas although the request itself is within the JSON depth limit: converting it
+    /// overflowed the stack (SIGSEGV). Past 64 nested schemas it is sent as written instead.
+    @Test func deepReferenceChainsAreSentAsWrittenInsteadOfCrashing() throws {
+        var definitions: [String] = []
+        for index in 0..<80 {
+            var schema = index == 79 ? #"{"type":"string"}"# : ##"{"$ref":"#/$defs/d\##(index + 1)"}"##
+            for _ in 0..<59 { schema = #"{"type":"object","properties":{"a":\#(schema)}}"# }
+            definitions.append(#""d\#(index)":\#(schema)"#)
+        }
+        let root = ##"{"type":"object","properties":{"x":{"$ref":"#/$defs/d0"}},"$defs":{\##(definitions.joined(separator: ","))}}"##
+        let declaration = try self.declaration(root)
+        #expect(declaration?["parameters"] == nil)
+        #expect(declaration?["parametersJsonSchema"] == (try JSONValue.parse(root)))
+    }
 }

@@ -112,6 +112,30 @@ import Translate
         #expect(failure.message == "overloaded")
     }
 
+    /// An error object beside `"choices": null` (or any choices) is still a failure, and a chunk
+    /// whose `choices` is neither an array nor null is a broken stream, not a chunk to pass on.
+    @Test(arguments: [
+        #"{"error":{"message":"overloaded","type":"server_error"},"choices":null}"#,
+        #"{"error":{"message":"overloaded","type":"server_error"},"choices":[]}"#,
+    ])
+    func anErrorBesideChoicesIsAFailure(data: String) throws {
+        var translator = Self.dialect.makeStreamTranslator(for: try Self.request(includeUsage: false), context: testResponseContext)
+        let items = try translator.translate(SSEEvent(data: data))
+        guard case .failure(let failure)? = items.first else {
+            Issue.record("expected a failure, got \(items)")
+            return
+        }
+        #expect(failure.message == "overloaded")
+    }
+
+    @Test func choicesThatAreNotAnArrayBreakTheStream() throws {
+        var translator = Self.dialect.makeStreamTranslator(for: try Self.request(includeUsage: false), context: testResponseContext)
+        let error = #expect(throws: TranslationError.self) {
+            try translator.translate(SSEEvent(data: #"{"id":"x","choices":"none"}"#))
+        }
+        #expect(error?.code == .streamProtocolViolation)
+    }
+
     @Test func truncatedStreamIsAProtocolViolation() throws {
         var translator = Self.dialect.makeStreamTranslator(for: try Self.request(includeUsage: false), context: testResponseContext)
         _ = try translator.translate(SSEEvent(data: #"{"id":"x","choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"#))

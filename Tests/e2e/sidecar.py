@@ -133,17 +133,21 @@ resilience:
 
 
 class SidecarProcess:
-    def __init__(self, directory: Path, config_text: str, environment: dict[str, str]) -> None:
+    def __init__(self, directory: Path, config_text: str, environment: dict[str, str],
+                 listen_host: str | None = "127.0.0.1", port: int | None = None) -> None:
+        """`listen_host` None: no --listen, the configuration (or SIDECAR_LISTEN) sets the
+        address, which must use `port`; tests still connect to 127.0.0.1."""
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = port or free_port()
         self.usage_path = directory / "usage.jsonl"
         self.stderr_path = directory / "sidecar.stderr"
         self.config_path = directory / "sidecar.yaml"
         self.config_path.write_text(self._complete(config_text))
         self.versions = 0
+        listen = ["--listen", f"{listen_host}:{self.port}"] if listen_host else []
         self.process = subprocess.Popen(
-            [str(binary()), "serve", "--config", str(self.config_path), "--listen", f"127.0.0.1:{self.port}"],
+            [str(binary()), "serve", "--config", str(self.config_path), *listen],
             stdout=subprocess.DEVNULL, stderr=self.stderr_path.open("w"), env=dict(os.environ, **environment))
         self._wait_until_healthy()
 

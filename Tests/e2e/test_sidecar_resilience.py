@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
@@ -217,3 +218,80 @@ def test_task_types_route_to_their_primary(start: Callable[[], SidecarProcess], 
     line = sidecar.usage_for(raw.headers["x-request-id"])
     assert line["route_role"] == "primary"
     assert line["task_type"] in {"code_generation", "translation", "default"}
+
+
+# -- Breaker semantics (issue 13, defect 10): requests, not attempts; fail fast; outcomes at body end
+
+
+def breaker_events(sidecar: SidecarProcess, expected: int = 0) -> list[str]:
+    """The audited breaker changes, once there are `expected` of them (lines are written in batches)."""
+    deadline = time.monotonic() + 5
+    while True:
+        events = [line["state"] for line in sidecar.audit_lines() if line.get("event") == "breaker_changed"]
+        if len(events) >= expected or time.monotonic() > deadline:
+            return events
+        time.sleep(0.02)
+
+
+def test_a_single_deployment_failing_every_other_attempt_keeps_serving(emulator: Any, tmp_path: Path) -> None:
+    # A budget that allows one retry per request, so only the breaker is under test.
+    text = resilience_configuration(emulator).replace("budget: { ratio: 0.2, minimum_per_second: 1 }",
+                                                      "budget: { ratio: 1.0, minimum_per_second: 10 }")
+    assert "ratio: 1.0" in text
+    sidecar = SidecarProcess(tmp_path / "flaky", text, provider_keys(emulator))
+    try:
+        emulator.cycle("openai", [{"status": 500}, {}])
+        client = sidecar.client()
+        served = 0
+        for _ in range(80):
+            try:
+                served += chat(client, "solo").parse().choices[0].message.content is not None
+            except openai.APIError:
+                pass
+        assert served >= 76, f"only {served} of 80 requests succeeded on their retry"
+        assert len(emulator.requests("openai")) >= 150, "every request had one failed attempt"
+        time.sleep(0.1)
+        assert breaker_events(sidecar) == [], "each request succeeded, so the breaker never opened"
+    finally:
+        sidecar.stop()
+
+
+def test_a_dead_single_deployment_fails_fast_then_a_probe_closes_it(emulator: Any, start: Callable[[], SidecarProcess]) -> None:
+    sidecar = start()
+    client = sidecar.client()
+    emulator.cycle("openai", [{"status": 500}])
+    for _ in range(3):  # consecutive_failures: 3 failed requests (3 attempts each)
+        with pytest.raises(openai.InternalServerError):
+            chat(client, "solo")
+    sent = len(emulator.requests("openai"))
+    with pytest.raises(openai.APIStatusError) as rejected:
+        chat(client, "solo")
+    assert rejected.value.status_code == 503
+    assert rejected.value.code == "circuit_open"
+    assert 1 <= int(rejected.value.response.headers["retry-after"]) <= 2
+    assert len(emulator.requests("openai")) == sent, "an open breaker sends nothing"
+    line = sidecar.usage_for(rejected.value.response.headers["x-request-id"])
+    assert (line["outcome"], line["error.type"], line["http.response.status_code"]) == ("circuit_open", "circuit_open", 503)
+
+    emulator.cycle("openai", [])
+    time.sleep(1.6)
+    assert chat(client, "solo").parse().choices[0].message.content
+    assert breaker_events(sidecar, 3) == ["open", "half_open", "closed"]
+    series = 'llm_sidecar_breaker_transitions_total{deployment="openai/gpt-4o-mini",state="half_open"} '
+    values = [float(line.removeprefix(series)) for line in httpx.get(sidecar.base_url + "/metrics").text.splitlines()
+              if line.startswith(series)]
+    assert values == [1.0], "the move to half-open is counted"
+
+
+def test_failures_after_the_first_byte_reach_the_breaker(emulator: Any, start: Callable[[], SidecarProcess]) -> None:
+    sidecar = start()
+    client = sidecar.client()
+    emulator.cycle("openai", [{"reset_after_chunks": 2}])
+    for _ in range(3):
+        with pytest.raises(openai.APIError):
+            for _chunk in client.chat.completions.create(model="solo", messages=HELLO, stream=True):
+                pass
+    assert breaker_events(sidecar, 1) == ["open"], "three streams broken midway are three failures"
+    with pytest.raises(openai.APIStatusError) as rejected:
+        chat(client, "solo")
+    assert rejected.value.code == "circuit_open"

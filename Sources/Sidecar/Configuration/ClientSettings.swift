@@ -12,10 +12,14 @@ struct ClientSettings: Sendable, Hashable {
     var name: String
     /// SHA-256 of the client's token (32 bytes).
     var tokenHash: [UInt8]
-    /// Models it may ask for, exact names or `prefix*` patterns; `nil`: every model.
+    /// Models it may ask for, exact names or `prefix*` patterns, and `auto` for task routing;
+    /// `nil`: every model.
     var models: [String]?
     /// Task types it may route by; `nil`: every task type.
     var taskTypes: [String]?
+    /// Whether `/api/v1/usage/stats` and `/costs` show it every client's totals
+    /// (`read_all_usage: true`); by default a client sees only its own.
+    var readAllUsage = false
 
     func allows(model name: String) -> Bool {
         guard let models = self.models else { return true }
@@ -28,10 +32,15 @@ struct ClientSettings: Sendable, Hashable {
 
     /// Whether it may use any model, which `/v1/*` passthrough (files, batches…) requires.
     var allowsEveryModel: Bool { self.models == nil || self.models?.contains("*") == true }
+
+    /// Whether task routing (`model: "auto"` or `"auto:<task>"`) uses the route's models as
+    /// configured, whether or not `models` names them: `auto` or `*` in its `models`, or no
+    /// `models` list. Otherwise the route's models are limited to those `models` allows.
+    var followsRoutes: Bool { self.models.map { $0.contains(Router.autoModel) || $0.contains("*") } ?? true }
 }
 
 extension ClientSettings {
-    static let keys: Set<String> = ["token_sha256", "models", "task_types"]
+    static let keys: Set<String> = ["token_sha256", "models", "task_types", "read_all_usage"]
 
     static func decodeAll(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> [ClientSettings] {
         reader.mapping(value).compactMap { name, child in
@@ -44,8 +53,9 @@ extension ClientSettings {
                         continue
                     }
                     client.tokenHash = hash
-                case "models": client.models = reader.stringList(option)
+                case "models": client.models = Self.decodeModels(option, client: name, reader: &reader)
                 case "task_types": client.taskTypes = reader.stringList(option)
+                case "read_all_usage": client.readAllUsage = reader.bool(option) ?? false
                 default: break
                 }
             }
@@ -55,6 +65,19 @@ extension ClientSettings {
             }
             return client
         }
+    }
+
+    /// `models`; `auto:<task>` entries are refused, since `task_types` is what limits task routing.
+    private static func decodeModels(_ value: ConfigurationReader.Value, client: String, reader: inout ConfigurationReader) -> [String] {
+        let models = reader.stringList(value)
+        for (index, model) in models.enumerated() where Router.routesByTask(model) && model != Router.autoModel {
+            reader.report(
+                value,
+                path: "\(value.path)[\(index)]",
+                "'\(model)': write auto to allow task routing, and limit its task types with clients.\(client).task_types"
+            )
+        }
+        return models
     }
 
     private static func hexBytes(_ text: String) -> [UInt8]? {

@@ -22,8 +22,14 @@ import Glibc
 /// Secret is seen like an edit in place. A new snapshot serves the requests that start after
 /// it; requests and streams in flight keep the snapshot they started with, and deployment
 /// health carries over. An invalid file is logged with every problem and changes nothing.
+///
+/// The start-up rule holds on every reload: a file without `clients:` is rejected while the
+/// sidecar listens beyond loopback — whether that address came from the file, `--listen` or
+/// `SIDECAR_LISTEN` — so a reload can never open the sidecar to the network.
 final class ConfigurationWatcher: Service, Sendable {
     let path: String
+    /// Where the main server listens (set at start-up; `listen` changes need a restart).
+    let listen: ListenAddress
     private let store: RuntimeStore
     private let network: any UpstreamClient
     private let metrics: SidecarMetrics
@@ -34,8 +40,17 @@ final class ConfigurationWatcher: Service, Sendable {
 
     static let interval: Duration = .seconds(1)
 
-    init(path: String, store: RuntimeStore, network: any UpstreamClient, metrics: SidecarMetrics, audit: AuditLog, logger: Logger) {
+    init(
+        path: String,
+        listen: ListenAddress,
+        store: RuntimeStore,
+        network: any UpstreamClient,
+        metrics: SidecarMetrics,
+        audit: AuditLog,
+        logger: Logger
+    ) {
         self.path = path
+        self.listen = listen
         self.store = store
         self.network = network
         self.metrics = metrics
@@ -77,6 +92,9 @@ final class ConfigurationWatcher: Service, Sendable {
             let configuration: SidecarConfiguration
             do {
                 configuration = try SidecarConfiguration.load(path: self.path)
+                if let problem = configuration.exposureProblem(of: self.listen) {
+                    throw ConfigurationError(problems: [ConfigurationProblem(file: self.path, field: "clients", message: problem)])
+                }
             } catch {
                 seen = Self.identities(of: Self.watchedFiles(self.path, previous.configuration))
                 self.metrics.configurationReloaded(applied: false)
@@ -88,7 +106,14 @@ final class ConfigurationWatcher: Service, Sendable {
                 return
             }
             seen = Self.identities(of: Self.watchedFiles(self.path, configuration))
-            self.store.replace(with: RuntimeSnapshot(configuration: configuration, network: self.network, registry: previous.registry))
+            self.store.replace(
+                with: RuntimeSnapshot(
+                    configuration: configuration,
+                    network: self.network,
+                    registry: previous.registry,
+                    retired: previous.scrubber.secrets
+                )
+            )
             self.metrics.configurationReloaded(applied: true)
             let changes = configuration.changes(since: previous.configuration)
             var fields = configuration.auditFields(path: self.path)

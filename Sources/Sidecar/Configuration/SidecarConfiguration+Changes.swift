@@ -48,6 +48,14 @@ extension SidecarConfiguration {
             return what
         }
         changes.applied += Self.compare("route", old.routes, self.routes) { old, new in old == new ? [] : ["candidates"] }
+        let oldClients = Dictionary(old.clients.map { ($0.name, $0) }) { first, _ in first }
+        let newClients = Dictionary(self.clients.map { ($0.name, $0) }) { first, _ in first }
+        changes.applied += Self.compare("client", oldClients, newClients) { old, new in
+            [
+                ("token", old.tokenHash != new.tokenHash), ("models", old.models != new.models), ("task_types", old.taskTypes != new.taskTypes),
+                ("read_all_usage", old.readAllUsage != new.readAllUsage),
+            ].filter(\.1).map(\.0)
+        }
         if old.pricing.catalog != self.pricing.catalog { changes.applied.append("pricing catalog changed") }
         let restartOnly: [(String, Bool)] = [
             ("listen", old.listen != self.listen),

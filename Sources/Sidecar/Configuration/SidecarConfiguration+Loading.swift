@@ -14,7 +14,8 @@ extension SidecarConfiguration {
         "passthrough", "log",
     ]
     static let serverKeys: Set<String> = [
-        "max_request_body", "event_loop_threads", "request_read_timeout", "idle_timeout", "max_streams", "shutdown_delay", "drain_timeout",
+        "max_request_body", "event_loop_threads", "request_read_timeout", "idle_timeout", "max_streams", "max_connections", "max_buffered_bytes",
+        "shutdown_delay", "drain_timeout",
     ]
     static let usageKeys: Set<String> = ["sink", "labels"]
 
@@ -39,7 +40,7 @@ extension SidecarConfiguration {
             root = try YAMLParser.parse(yaml) ?? YAMLNode(kind: .mapping([]), line: 1)
         } catch {
             throw ConfigurationError(problems: [
-                ConfigurationProblem(file: file, line: error.line, field: "", message: "not valid YAML: \(error.message)")
+                ConfigurationProblem(file: file, line: error.line, field: error.field, message: "not valid YAML: \(error.message)")
             ])
         }
         var reader = ConfigurationReader(file: file, environment: environment)
@@ -141,6 +142,8 @@ extension SidecarConfiguration {
             case "request_read_timeout": settings.requestReadTimeout = reader.duration(child) ?? settings.requestReadTimeout
             case "idle_timeout": settings.idleTimeout = reader.duration(child) ?? settings.idleTimeout
             case "max_streams": settings.maxStreams = reader.int(child, in: 1...1_000_000) ?? settings.maxStreams
+            case "max_connections": settings.maxConnections = reader.int(child, in: 1...1_000_000) ?? settings.maxConnections
+            case "max_buffered_bytes": settings.maxBufferedBytes = reader.byteSize(child) ?? settings.maxBufferedBytes
             case "shutdown_delay": settings.shutdownDelay = reader.duration(child) ?? settings.shutdownDelay
             case "drain_timeout": settings.drainTimeout = reader.duration(child) ?? settings.drainTimeout
             case "event_loop_threads":
@@ -151,6 +154,12 @@ extension SidecarConfiguration {
                 }
             default: break
             }
+        }
+        if settings.maxConnections < settings.maxStreams {
+            reader.report(
+                value,
+                "max_connections (\(settings.maxConnections)) must be at least max_streams (\(settings.maxStreams)): each stream holds a connection"
+            )
         }
         return settings
     }

@@ -73,8 +73,18 @@ struct ServerSettings: Sendable {
     var requestReadTimeout: Duration = .seconds(30)
     /// A connection with no request and no traffic for this long is closed (default 5 min).
     var idleTimeout: Duration = .seconds(300)
-    /// Streams relayed at once; more get 503 `too_many_streams` (default 2000, ≈ 42 KB each).
+    /// Streams admitted at once, from admission (before the provider is called) until the
+    /// relay ended; more get 503 `too_many_streams` (default 2000, ≈ 42 KB each).
     var maxStreams = 2000
+    /// Open client connections; beyond it a new connection gets 503 `too_many_connections` and
+    /// is closed (default 4096; at least `max_streams`, since each stream holds one).
+    var maxConnections = 4096
+    /// Bytes held in memory at once, process-wide, by request bodies being read and provider
+    /// answers being collected (not streamed); a request that would exceed it gets 503
+    /// `buffer_budget_exhausted` with `Retry-After: 1`. Default 40 MiB: one answer of the 32 MiB
+    /// maximum fits, and at about 3 bytes of memory per buffered byte while an answer is
+    /// translated (≈ 125 MiB), plus 36 MiB base and 2000 streams × 42 KB, the 256 MiB pod limit holds.
+    var maxBufferedBytes = 40 << 20
     /// After SIGTERM: how long the sidecar keeps accepting connections while reporting not ready,
     /// so endpoints and load balancers stop sending first (default 0 s; 3 s in Kubernetes).
     var shutdownDelay: Duration = .zero

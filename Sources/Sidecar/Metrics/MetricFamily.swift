@@ -90,9 +90,21 @@ struct MetricFamily: Sendable {
         return pairs.isEmpty ? "" : "{" + pairs.joined(separator: ",") + "}"
     }
 
-    private static func escaped(_ value: String) -> String {
-        guard value.contains(where: { $0 == "\\" || $0 == "\"" || $0 == "\n" }) else { return value }
-        return value.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n")
+    /// A label value per the exposition format: backslash, double quote and line feed become
+    /// `\\`, `\"` and `\n`. Works on Unicode scalars, not characters: `"\r\n"` is one Swift
+    /// `Character`, which a character comparison with `"\n"` misses.
+    static func escaped(_ value: String) -> String {
+        guard value.unicodeScalars.contains(where: { $0 == "\\" || $0 == "\"" || $0 == "\n" }) else { return value }
+        var escaped = String.UnicodeScalarView()
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\\": escaped.append(contentsOf: "\\\\".unicodeScalars)
+            case "\"": escaped.append(contentsOf: "\\\"".unicodeScalars)
+            case "\n": escaped.append(contentsOf: "\\n".unicodeScalars)
+            default: escaped.append(scalar)
+            }
+        }
+        return String(escaped)
     }
 
     /// Integers without a fraction (`3`), others in Swift's shortest round-trip form (`0.25`).

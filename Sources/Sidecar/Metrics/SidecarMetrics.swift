@@ -18,7 +18,8 @@ import Translate
 /// scrape time. Updating costs one lock per request, none per stream chunk.
 final class SidecarMetrics: Sendable {
     private let families: Mutex<[MetricFamily]>
-    private let streams = Atomic(0)
+    private let streams: CapacityPool
+    private let bufferedBytes: CapacityPool
 
     /// OpenTelemetry's advised buckets for GenAI durations (seconds) and token counts.
     static let durationBuckets = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]
@@ -29,7 +30,12 @@ final class SidecarMetrics: Sendable {
         case requests, duration, tokenUsage, firstToken, tokens, cost, retries, failures, skips, fallbacks, reloads
     }
 
-    init() {
+    /// - Parameters:
+    ///   - streams: the `server.max_streams` slots, read at scrape time.
+    ///   - bufferedBytes: the `server.max_buffered_bytes` pool, read at scrape time.
+    init(streams: CapacityPool, bufferedBytes: CapacityPool) {
+        self.streams = streams
+        self.bufferedBytes = bufferedBytes
         let genAI = ["gen_ai_operation_name", "gen_ai_request_model", "gen_ai_provider_name"]
         self.families = Mutex(
             Index.allCases.map { index in
@@ -119,11 +125,8 @@ final class SidecarMetrics: Sendable {
         )
     }
 
-    /// Streams currently being relayed to clients.
-    var streamsInFlight: Int { self.streams.load(ordering: .relaxed) }
-
-    func streamStarted() { self.streams.add(1, ordering: .relaxed) }
-    func streamEnded() { self.streams.subtract(1, ordering: .relaxed) }
+    /// Streams admitted and not yet ended.
+    var streamsInFlight: Int { self.streams.inUse }
 
     func configurationReloaded(applied: Bool) {
         self.families.withLock { $0[Index.reloads.rawValue].add(1, [applied ? "applied" : "rejected"]) }
@@ -218,11 +221,18 @@ final class SidecarMetrics: Sendable {
             for (changed, count) in deployment.breakerTransitions { transitions.set(Double(count), [deployment.id, changed.rawValue]) }
             inFlight.set(Double(deployment.inFlight), [deployment.id])
         }
-        var streams = MetricFamily("llm_sidecar_streams_in_flight", .gauge, help: "Streams being relayed to clients.", labels: [])
+        var streams = MetricFamily("llm_sidecar_streams_in_flight", .gauge, help: "Streams admitted and not yet ended.", labels: [])
         streams.set(Double(self.streamsInFlight), [])
+        var buffered = MetricFamily(
+            "llm_sidecar_buffered_bytes",
+            .gauge,
+            help: "Bytes of request bodies and provider answers held in memory (server.max_buffered_bytes).",
+            labels: []
+        )
+        buffered.set(Double(self.bufferedBytes.inUse), [])
         var readiness = MetricFamily("llm_sidecar_ready", .gauge, help: "1 while /readyz answers ready.", labels: [])
         readiness.set(ready ? 1 : 0, [])
-        return [state, transitions, inFlight, streams, readiness] + ProcessStatistics.read().families
+        return [state, transitions, inFlight, streams, buffered, readiness] + ProcessStatistics.read().families
     }
 }
 
@@ -232,13 +242,15 @@ final class SidecarMetrics: Sendable {
 struct AccountingUsageSink: UsageSink {
     let metrics: SidecarMetrics
     let statistics: UsageStatistics
+    /// The current configuration names the labels the statistics keep.
+    let store: RuntimeStore
     let next: any UsageSink
 
     func record(_ record: UsageRecord) {
         let tokens = record.usage.map { $0.inputTokens + $0.outputTokens } ?? 0
         record.quotaTicket?.settle(tokens: tokens, cost: record.cost, currency: record.currency)
         self.metrics.observe(record)
-        self.statistics.observe(record)
+        self.statistics.observe(record, configuration: self.store.current.configuration)
         self.next.record(record)
     }
 }

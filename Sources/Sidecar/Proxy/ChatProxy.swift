@@ -23,7 +23,6 @@ struct ChatProxy: Sendable {
     func respond(to request: ServerRequest, api: ProxyContext.API) async -> ServerResponse {
         let clock = RequestClock()
         var record = UsageRecord(requestID: ProxyContext.requestID(for: request), api: api.rawValue, operation: "chat")
-        record.taskType = request.header("X-Task-Type")
         do {
             return try await self.proxy(request, api: api, record: &record, clock: clock)
         } catch {
@@ -39,6 +38,7 @@ struct ChatProxy: Sendable {
     ) async throws(ProxyError) -> ServerResponse {
         let snapshot = self.context.store.current
         let client = try self.context.authenticate(request, snapshot: snapshot, record: &record)
+        record.taskType = try NamePolicy.taskTypeHeader.checked(request.header("X-Task-Type"))
         let body = try self.context.body(of: request)
         let chat: ChatRequest
         do {
@@ -46,14 +46,13 @@ struct ChatProxy: Sendable {
         } catch {
             throw ProxyError(error)
         }
+        try NamePolicy.model.checked(chat.model)
+        try NamePolicy.taskType.checked(chat.taskType)
         record.requestedModel = chat.model
         record.stream = chat.stream
-        if chat.stream, self.context.metrics.streamsInFlight >= snapshot.configuration.server.maxStreams {
-            throw ProxyError(
-                .tooManyStreams,
-                "The sidecar is relaying its maximum of \(snapshot.configuration.server.maxStreams) streams; retry shortly."
-            )
-        }
+        // Reserved before the provider is called and held until the relay ended; an error below
+        // drops it, which releases it.
+        let slot = chat.stream ? try self.context.admitStream(snapshot: snapshot) : nil
         let routed = try self.context.authorize(
             Router(snapshot: snapshot).plan(model: chat.model, taskType: chat.taskType ?? record.taskType),
             for: client,
@@ -73,11 +72,29 @@ struct ChatProxy: Sendable {
             }
         }
         record.note(answer.candidate)
-        if chat.stream {
-            return ChatStream(context: self.context, request: chat, route: answer.candidate, answer: answer, record: record, clock: clock).response()
+        if let slot {
+            return ChatStream(context: self.context, request: chat, route: answer.candidate, answer: answer, slot: slot, record: record, clock: clock)
+                .response()
         }
-        defer { answer.lease.release() }
-        return try await self.complete(chat, route: answer.candidate, exchange: answer.response, api: api, record: &record, clock: clock)
+        let budget = self.context.bufferBudget(snapshot: snapshot)
+        do {
+            var response = try await self.complete(
+                chat,
+                route: answer.candidate,
+                exchange: answer.response,
+                budget: budget,
+                api: api,
+                record: &record,
+                clock: clock
+            )
+            answer.lease.release(success: true)
+            response.holding = budget.claim
+            return response
+        } catch {
+            // A broken or malformed answer counts for the breaker like a failed attempt.
+            answer.lease.release(after: error)
+            throw error
+        }
     }
 
     /// Reads, translates and answers a non-streaming completion.
@@ -85,11 +102,12 @@ struct ChatProxy: Sendable {
         _ chat: ChatRequest,
         route: RouteCandidate,
         exchange: UpstreamResponse,
+        budget: BufferBudget,
         api: ProxyContext.API,
         record: inout UsageRecord,
         clock: RequestClock
     ) async throws(ProxyError) -> ServerResponse {
-        let bytes = try await exchange.body.collect(upTo: Self.maximumResponseBytes)
+        let bytes = try await exchange.body.collect(upTo: Self.maximumResponseBytes, budget: budget)
         var completion: ChatResponse
         do {
             completion = try route.provider.dialect.decodeResponse(bytes, for: chat, context: ResponseContext.fresh(model: route.upstreamModel))

@@ -22,6 +22,8 @@ struct ChatStream: Sendable {
     let request: ChatRequest
     let route: RouteCandidate
     let answer: Dispatcher.Answer
+    /// The `server.max_streams` slot reserved at admission; released when the relay ends.
+    let slot: CapacityClaim
     let record: UsageRecord
     let clock: RequestClock
 
@@ -40,8 +42,6 @@ struct ChatStream: Sendable {
     }
 
     private func relay(to writer: ResponseStreamWriter) async {
-        self.context.metrics.streamStarted()
-        defer { self.context.metrics.streamEnded() }
         var record = self.record
         var relay = Relay(request: self.request, route: self.route)
         do throws(Interruption) {
@@ -57,11 +57,12 @@ struct ChatStream: Sendable {
             let billing = relay.billing()
             billing.apply(to: &record)
             relay.encoder.finish(usage: billing.usage, extraUsageFields: relay.usageExtras(billing), into: &relay.output)
+            self.answer.lease.release(success: true)
             try await self.flush(&relay, to: writer, record: &record)
         } catch {
             await self.interrupted(by: error, relay: &relay, writer: writer, record: &record)
         }
-        self.answer.lease.release()
+        self.slot.release()
         relay.summarize(into: &record)
         record.latencyMilliseconds = self.clock.elapsedMilliseconds
         self.context.usage.record(record)
@@ -75,13 +76,16 @@ struct ChatStream: Sendable {
     ) async {
         switch interruption {
         case .upstream(let error):
+            // The outcome reaches the breaker now, when the body ended, not at its first byte.
+            self.answer.lease.release(after: error)
             record.outcome = .streamError
             record.errorType = error.shortDescription
             relay.billing().apply(to: &record)
             self.exchange.body.cancel()
-            OpenAIStreamEncoder.appendError(error.openAIBody, to: &relay.output)
+            OpenAIStreamEncoder.appendError(self.context.store.current.scrubber.scrub(error).openAIBody, to: &relay.output)
             try? await self.flush(&relay, to: writer, record: &record)
         case .clientLeft:
+            self.answer.lease.release()
             self.exchange.body.cancel()
             record.outcome = .clientDisconnected
             relay.billing().apply(to: &record)
@@ -102,7 +106,8 @@ struct ChatStream: Sendable {
     private func flush(_ relay: inout Relay, to writer: ResponseStreamWriter, record: inout UsageRecord) async throws(Interruption) {
         guard !relay.output.isEmpty else { return }
         do {
-            try await writer.write(relay.output)
+            // Whole events: a key the provider echoed sits inside one (see SecretScrubber).
+            try await writer.write(self.route.provider.scrubber.scrub(relay.output, mode: .answer))
         } catch {
             throw .clientLeft
         }
@@ -175,9 +180,8 @@ struct ChatStream: Sendable {
                     self.encoder.encode(chunk, into: &self.output)
                 case .end:
                     self.encoder.markCompleted()
-                case .failure(var failure):
-                    failure.message = self.route.provider.scrubbed(failure.message)
-                    throw .upstream(ProxyError(upstream: failure, provider: self.route.provider.name, retryAfter: nil))
+                case .failure(let failure):
+                    throw .upstream(self.route.provider.proxyError(failure))
                 }
             }
         }

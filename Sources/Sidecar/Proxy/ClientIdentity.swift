@@ -35,12 +35,22 @@ struct ClientIdentity: Sendable {
         return ClientIdentity(name: match.name, settings: match)
     }
 
+    /// Whether `/api/v1/usage/stats` and `/costs` show this caller every client's totals: the
+    /// anonymous caller and clients with `read_all_usage: true` do, other clients see their own.
+    var readsAllUsage: Bool { self.settings?.readAllUsage ?? true }
+
     /// The plan without the candidates this client may not use; 403 when nothing is left.
+    ///
+    /// Task routing (`auto`, `auto:<task>`) is limited to the client's `task_types`; with `auto`
+    /// in its `models` the route's candidates serve as configured, without it only those of them
+    /// its `models` allow. A named model and its fallbacks are limited to the client's `models`.
     func authorize(_ plan: RoutePlan, requestedModel: String, record: inout UsageRecord) throws(ProxyError) -> RoutePlan {
         guard let settings = self.settings else { return plan }
-        if let task = plan.taskType, plan.steps.first?.role == .primary, !settings.allows(taskType: task) {
+        let routed = Router.routesByTask(requestedModel)
+        if routed, let task = plan.taskType, !settings.allows(taskType: task) {
             throw ProxyError(.notAllowed, "Client '\(self.name)' may not use task type '\(task)'.", param: "task_type")
         }
+        if routed, settings.followsRoutes { return plan }
         var steps: [RoutePlan.Step] = []
         for step in plan.steps {
             if settings.allows(model: step.model.name) {
@@ -52,7 +62,16 @@ struct ClientIdentity: Sendable {
             }
         }
         guard !steps.isEmpty else {
-            throw ProxyError(.notAllowed, "Client '\(self.name)' may not use the model '\(requestedModel)'.", param: "model")
+            guard routed else {
+                throw ProxyError(.notAllowed, "Client '\(self.name)' may not use the model '\(requestedModel)'.", param: "model")
+            }
+            let models = plan.steps.map(\.model.name).joined(separator: ", ")
+            throw ProxyError(
+                .notAllowed,
+                "Client '\(self.name)' may not use any model of the route for task type '\(plan.taskType ?? "default")' (\(models)); "
+                    + "add auto to its models to let routes choose them.",
+                param: "model"
+            )
         }
         return RoutePlan(taskType: plan.taskType, steps: steps)
     }

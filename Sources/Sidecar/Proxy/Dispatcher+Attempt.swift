@@ -37,46 +37,25 @@ extension Dispatcher {
         }
     }
 
-    /// Whether a failure says the deployment is unhealthy (rate limits and the client's own
-    /// mistakes do not).
-    func countsAgainstHealth(_ error: ProxyError) -> Bool {
-        switch error.code {
-        case .upstreamUnreachable, .upstreamConnectionFailed, .upstreamTimeout, .upstreamMalformed: return true
-        case .upstreamError:
-            switch error.upstreamFailure?.kind {
-            case .serverError?, .overloaded?, .timeout?, .authentication?, .permission?, .quotaExhausted?: return true
-            default: return false
+    /// A request's breaker admission on one deployment, taken at its first attempt there and
+    /// settled once: by the lease of the answer it served, or when the request moves on.
+    struct BreakerTicket {
+        let deployment: Deployment
+        /// Whether the outcome counts (not in panic mode).
+        let counts: Bool
+        /// Whether an attempt was sent.
+        var tried = false
+        /// Whether an attempt failed with a sign of ill health.
+        var failed = false
+
+        /// The request is done with this deployment without its answer.
+        func settle(logger: Logger, audit: AuditLog) {
+            guard self.counts else { return }
+            if self.tried {
+                self.deployment.recordOutcome(success: !self.failed, at: .now, logger: logger, audit: audit)
+            } else {
+                self.deployment.breaker.releaseProbe()
             }
-        default: return false
-        }
-    }
-
-    /// A deployment slot and breaker admission taken for one attempt.
-    struct Admission {
-        let deployment: DeploymentChoice
-        let countsForBreaker: Bool
-        let logger: Logger
-        let audit: AuditLog
-        let started = ContinuousClock.now
-
-        /// Records a success; the slot stays taken until the returned lease is released.
-        func succeeded() -> DeploymentLease {
-            self.deployment.state.record(firstByte: .now - self.started)
-            if self.countsForBreaker { self.deployment.state.recordOutcome(success: true, at: .now, logger: self.logger, audit: self.audit) }
-            return DeploymentLease(self.deployment.state)
-        }
-
-        func failed(countsAgainstHealth: Bool) {
-            self.deployment.state.release()
-            if self.countsForBreaker {
-                self.deployment.state.recordOutcome(success: !countsAgainstHealth, at: .now, logger: self.logger, audit: self.audit)
-            }
-        }
-
-        /// Gives the slot back without an attempt.
-        func abandon() {
-            self.deployment.state.release()
-            if self.countsForBreaker { self.deployment.state.breaker.releaseProbe() }
         }
     }
 
@@ -87,11 +66,17 @@ extension Dispatcher {
         var count = 0
         var exhausted = false
         var decisions: [RouteDecision] = []
+        /// The candidate and deployment of the last attempt that failed.
+        private(set) var lastTried: (step: RoutePlan.Step, deployment: DeploymentChoice)?
         private var waited: Duration = .zero
         private var failures: [String: (count: Int, retryAfter: Duration?)] = [:]
         private var errors: [ProxyError] = []
         /// Why deployments without a usable key were skipped ("provider 'x' has no API key…").
         private var unusable: [String] = []
+        /// Breaker admissions held, by deployment id.
+        private var tickets: [String: BreakerTicket] = [:]
+        /// The soonest an open breaker that made this request skip a deployment admits a probe.
+        private var breakerWait: Duration?
 
         static let noKey = "no_key"
 
@@ -102,6 +87,7 @@ extension Dispatcher {
 
         mutating func note(_ step: RoutePlan.Step, _ deployment: DeploymentChoice, _ outcome: RouteDecision.Outcome, _ reason: String?) {
             self.decisions.append(RouteDecision(model: step.model.name, deployment: deployment.id, outcome: outcome, reason: reason))
+            if outcome == .failed { self.lastTried = (step, deployment) }
             if self.count >= self.resilience.maxAttempts { self.exhausted = true }
         }
 
@@ -109,6 +95,40 @@ extension Dispatcher {
         mutating func noteUnusable(_ step: RoutePlan.Step, _ deployment: DeploymentChoice, reason: String) {
             self.note(step, deployment, .skipped, Self.noKey)
             if !self.unusable.contains(reason) { self.unusable.append(reason) }
+        }
+
+        /// Notes a deployment skipped because its breaker is open, and how long it stays open.
+        mutating func noteBreakerOpen(_ step: RoutePlan.Step, _ deployment: DeploymentChoice) {
+            self.note(step, deployment, .skipped, Self.breakerOpen)
+            let wait = deployment.state.breaker.remainingOpen(at: .now) ?? .zero
+            self.breakerWait = min(self.breakerWait ?? wait, wait)
+        }
+
+        static let breakerOpen = "breaker_open"
+
+        func holdsTicket(for deployment: DeploymentChoice) -> Bool {
+            self.tickets[deployment.id] != nil
+        }
+
+        mutating func openTicket(for deployment: DeploymentChoice, counts: Bool) {
+            self.tickets[deployment.id] = BreakerTicket(deployment: deployment.state, counts: counts)
+        }
+
+        /// Notes an attempt that failed; `unhealthy` when the error counts against the deployment.
+        mutating func noteFailure(on deployment: DeploymentChoice, unhealthy: Bool) {
+            self.tickets[deployment.id]?.tried = true
+            if unhealthy { self.tickets[deployment.id]?.failed = true }
+        }
+
+        /// Hands the deployment's ticket to the answer it served: whether its outcome counts.
+        mutating func takeTicket(for deployment: DeploymentChoice) -> Bool {
+            self.tickets.removeValue(forKey: deployment.id)?.counts ?? false
+        }
+
+        /// Records the outcome of every deployment the request is done with.
+        mutating func settleTickets(logger: Logger, audit: AuditLog) {
+            for ticket in self.tickets.values { ticket.settle(logger: logger, audit: audit) }
+            self.tickets = [:]
         }
 
         func candidate(_ step: RoutePlan.Step, _ deployment: DeploymentChoice) -> RouteCandidate {
@@ -153,6 +173,11 @@ extension Dispatcher {
                 let models = self.plan.steps.map(\.model.name).joined(separator: ", ")
                 return ProxyError(.providerUnavailable, "No candidate can serve the request (\(models)): \(self.unusable.joined(separator: "; ")).")
             }
+            if self.errors.isEmpty, let wait = self.breakerWait,
+                self.decisions.allSatisfy({ $0.reason == Self.breakerOpen || $0.reason == Self.noKey })
+            {
+                return Self.circuitOpen(self.plan, wait: wait)
+            }
             let attempts = self.decisions.map { "\($0.deployment) (\($0.reason ?? $0.outcome.rawValue))" }.joined(separator: ", ")
             let models = self.plan.steps.map(\.model.name).joined(separator: ", ")
             var error = ProxyError(
@@ -160,6 +185,18 @@ extension Dispatcher {
                 attempts.isEmpty ? "No deployment of \(models) could take the request." : "Every candidate failed or was unavailable: \(attempts)."
             )
             error.retryAfter = self.errors.compactMap(\.retryAfter).min()
+            return error
+        }
+
+        /// 503 `circuit_open`: every candidate's breaker is open; `Retry-After` says when the
+        /// first admits a probe (at least 1 s).
+        private static func circuitOpen(_ plan: RoutePlan, wait: Duration) -> ProxyError {
+            let models = plan.steps.map(\.model.name).joined(separator: ", ")
+            var error = ProxyError(
+                .circuitOpen,
+                "The circuit breaker of every deployment of \(models) is open after repeated failures; the next probe goes out in \(wait.components.seconds + 1) s."
+            )
+            error.retryAfter = max(wait, .seconds(1))
             return error
         }
     }

@@ -27,7 +27,8 @@ struct Dispatcher: Sendable {
         var candidate: RouteCandidate
         /// For streams: the first body bytes, already read (`nil`: the body is empty or not read).
         var firstPiece: [UInt8]?
-        /// The deployment's concurrency slot: release it once the body has been read.
+        /// The deployment's concurrency slot and breaker admission: release it with the
+        /// request's outcome once the body has been read.
         var lease: DeploymentLease
     }
 
@@ -38,13 +39,28 @@ struct Dispatcher: Sendable {
         var attempt = Attempt(plan: plan, resilience: self.resilience)
         attempt.decisions = record.routeDecisions
         self.budget.recordRequest(at: .now)
-        defer { record.attempts = attempt.count }
-        for step in plan.steps {
-            if let answer = try await self.serve(step, attempt: &attempt, streaming: streaming, encode: encode) {
-                record.routeDecisions = attempt.decisions
-                return answer
+        defer {
+            record.attempts = attempt.count
+            attempt.settleTickets(logger: self.logger, audit: self.audit)
+        }
+        do throws(ProxyError) {
+            for step in plan.steps {
+                if let answer = try await self.serve(step, attempt: &attempt, streaming: streaming, encode: encode) {
+                    record.routeDecisions = attempt.decisions
+                    return answer
+                }
+                if attempt.exhausted { break }
             }
-            if attempt.exhausted { break }
+        } catch {
+            // Ended early — the client gave up before the first byte, or a provider refused the
+            // request for good: recorded against the deployment that was being tried.
+            record.routeDecisions = attempt.decisions
+            if let (step, deployment) = attempt.lastTried {
+                record.noteUnserved(step, on: deployment)
+            } else if let first = plan.steps.first {
+                record.noteUnserved(first)
+            }
+            throw error
         }
         record.routeDecisions = attempt.decisions
         if let first = plan.steps.first { record.noteUnserved(first) }
@@ -63,14 +79,18 @@ struct Dispatcher: Sendable {
         let panic = self.isPanicking(step.deployments)
         while !rotation.isEmpty, !attempt.exhausted {
             let deployment = rotation.removeFirst()
-            guard let admission = try await self.admit(deployment, step: step, panic: panic, attempt: &attempt) else { continue }
+            guard try await self.admit(deployment, step: step, panic: panic, attempt: &attempt) else { continue }
+            let started = ContinuousClock.now
             do {
                 let answer = try await self.send(step, on: deployment, streaming: streaming, encode: encode)
-                let lease = admission.succeeded()
+                deployment.state.record(firstByte: .now - started)
+                let counts = attempt.takeTicket(for: deployment)
+                let lease = DeploymentLease(deployment.state, countsForBreaker: counts, logger: self.logger, audit: self.audit)
                 attempt.note(step, deployment, .served, nil)
                 return Answer(response: answer.response, candidate: attempt.candidate(step, deployment), firstPiece: answer.firstPiece, lease: lease)
             } catch {
-                admission.failed(countsAgainstHealth: self.countsAgainstHealth(error))
+                deployment.state.release()
+                attempt.noteFailure(on: deployment, unhealthy: error.countsAgainstHealth)
                 attempt.note(step, deployment, .failed, error.shortDescription)
                 if try attempt.record(error, from: deployment, disposition: self.disposition(of: error)) {
                     rotation.append(deployment)
@@ -81,42 +101,50 @@ struct Dispatcher: Sendable {
         return nil
     }
 
-    /// Checks a deployment's key, breaker, capacity and the retry budget, and waits out any
-    /// backoff; `nil` when it must be skipped.
+    /// Checks a deployment's key, breaker (once per request: retries on the same deployment
+    /// belong to the admission of the first attempt), capacity and the retry budget, and waits
+    /// out any backoff; on `true` a concurrency slot is taken for the attempt.
     private func admit(
         _ deployment: DeploymentChoice,
         step: RoutePlan.Step,
         panic: Bool,
         attempt: inout Attempt
-    ) async throws(ProxyError) -> Admission? {
+    ) async throws(ProxyError) -> Bool {
         if let reason = deployment.provider.configuration.unusableReason {
             attempt.noteUnusable(step, deployment, reason: reason)
-            return nil
+            return false
         }
-        let breaker = deployment.state.breaker
-        guard panic || breaker.allow(at: .now) else {
-            attempt.note(step, deployment, .skipped, "breaker_open")
-            return nil
+        if !attempt.holdsTicket(for: deployment) {
+            guard panic || deployment.state.admit(at: .now, logger: self.logger, audit: self.audit) else {
+                attempt.noteBreakerOpen(step, deployment)
+                return false
+            }
+            attempt.openTicket(for: deployment, counts: !panic)
         }
         guard deployment.state.acquire(limit: deployment.configuration.maxConcurrency) else {
-            if !panic { breaker.releaseProbe() }
             attempt.note(step, deployment, .skipped, "busy")
-            return nil
+            return false
         }
-        let admission = Admission(deployment: deployment, countsForBreaker: !panic, logger: self.logger, audit: self.audit)
         guard attempt.count == 0 || self.budget.acquireRetry(at: .now, policy: self.resilience.budget) else {
-            admission.abandon()
+            deployment.state.release()
             attempt.note(step, deployment, .skipped, "retry_budget_exhausted")
             attempt.exhausted = true
-            return nil
+            return false
         }
-        guard try await attempt.waitBeforeRetrying(deployment) else {
-            admission.abandon()
+        let waited: Bool
+        do {
+            waited = try await attempt.waitBeforeRetrying(deployment)
+        } catch {
+            deployment.state.release()
+            throw error
+        }
+        guard waited else {
+            deployment.state.release()
             attempt.note(step, deployment, .skipped, "retry_after_too_long")
-            return nil
+            return false
         }
         attempt.count += 1
-        return admission
+        return true
     }
 
     private func send(
@@ -135,8 +163,11 @@ struct Dispatcher: Sendable {
         return (response, streaming ? try await response.body.next() : nil)
     }
 
-    /// Panic mode: when more of a model's deployments have open breakers than
-    /// `max_ejected_share` allows, breakers are ignored and the load spreads over all of them.
+    /// Panic mode (Envoy's panic threshold): when more of a model's deployments have open
+    /// breakers than `max_ejected_share` allows — and always at least one may be out, as with
+    /// Envoy's `max_ejection_percent` — breakers are ignored and the load spreads over all of
+    /// them. A model with one deployment never panics: there is no load to spread, so its open
+    /// breaker fails fast (503 `circuit_open`) or sends the request to the model's fallbacks.
     private func isPanicking(_ deployments: [DeploymentChoice]) -> Bool {
         guard deployments.count > 1 else { return false }
         let now = ContinuousClock.now

@@ -33,6 +33,7 @@ struct EmbeddingsProxy: Sendable {
         } catch {
             throw ProxyError(error)
         }
+        try NamePolicy.model.checked(embeddings.model)
         record.requestedModel = embeddings.model
         let routed = try self.context.authorize(
             Router(snapshot: snapshot).plan(model: embeddings.model, taskType: nil),
@@ -54,16 +55,19 @@ struct EmbeddingsProxy: Sendable {
         let route = answer.candidate
         record.note(route)
         let dialect = route.provider.dialect
-        let bytes: [UInt8]
-        do {
-            defer { answer.lease.release() }
-            bytes = try await answer.response.body.collect(upTo: ChatProxy.maximumResponseBytes)
-        }
+        let budget = self.context.bufferBudget(snapshot: snapshot)
         let response: EmbeddingsResponse
-        do {
-            response = try dialect.decodeEmbeddingsResponse(bytes, for: embeddings)
+        do throws(ProxyError) {
+            let bytes = try await answer.response.body.collect(upTo: ChatProxy.maximumResponseBytes, budget: budget)
+            do {
+                response = try dialect.decodeEmbeddingsResponse(bytes, for: embeddings)
+            } catch {
+                throw ProxyError(error)
+            }
+            answer.lease.release(success: true)
         } catch {
-            throw ProxyError(error)
+            answer.lease.release(after: error)
+            throw error
         }
         let billing = Billing(route: route, providerUsage: response.inputTokens.map { Usage(inputTokens: $0, outputTokens: 0) }) {
             0
@@ -72,6 +76,8 @@ struct EmbeddingsProxy: Sendable {
         }
         billing.apply(to: &record)
         let headers = ProxyContext.headers(requestID: record.requestID, contentType: "application/json", cost: billing.cost, route: route)
-        return self.context.respond(status: .ok, headers: headers, bytes: response.serialized(), record: record, clock: clock)
+        var answered = self.context.respond(status: .ok, headers: headers, bytes: response.serialized(), record: record, clock: clock)
+        answered.holding = budget.claim
+        return answered
     }
 }

@@ -11,7 +11,11 @@ import Translate
 
 /// Forwards `/v1/*` requests the sidecar does not handle itself (stored completions, files,
 /// batches, …) to the provider named by `passthrough.provider`, with its key injected and the
-/// answer relayed unchanged. Without that setting such paths answer 404.
+/// answer relayed unchanged but for provider keys: an error answer (status ≥ 400) is read whole
+/// (up to ``ChatProxy/maximumErrorBytes``, 64 KiB; the rest is dropped) and scrubbed like any
+/// provider error, a successful one is scrubbed of configured keys as it streams, and so are
+/// the headers passed on (`Content-Type`, `Retry-After`). Without that setting such paths
+/// answer 404.
 struct PassthroughProxy: Sendable {
     let context: ProxyContext
 
@@ -42,8 +46,9 @@ struct PassthroughProxy: Sendable {
         let body = try self.context.body(of: request)
         var headers: [HTTPHeader] = []
         for name in ["Content-Type", "Accept"] {
-            if let value = request.header(name) { headers.append(HTTPHeader(name, value)) }
+            if let value = request.header(name) { headers.append(HTTPHeader(name, try Self.forwardable(value, of: name))) }
         }
+        try Preflight(context: self.context, snapshot: snapshot).admitUnpriced(record: &record)
         let path = String(request.path.dropFirst("/v1".count)) + (request.query.map { "?\($0)" } ?? "")
         let encoded = EncodedRequest(
             method: request.method.rawValue,
@@ -54,24 +59,34 @@ struct PassthroughProxy: Sendable {
         )
         record.attempts = 1
         let exchange = try await provider.client.execute(provider.upstreamRequest(for: encoded), logger: self.context.logger)
+        let scrubber = self.context.store.current.scrubber
         var responseHeaders = ProxyContext.headers(
             requestID: record.requestID,
-            contentType: exchange.head.header("content-type") ?? "application/json"
+            contentType: scrubber.scrub(exchange.head.header("content-type") ?? "application/json")
         )
-        if let retryAfter = exchange.head.header("retry-after") { responseHeaders.add(name: "Retry-After", value: retryAfter) }
+        if let retryAfter = exchange.head.header("retry-after") { responseHeaders.add(name: "Retry-After", value: scrubber.scrub(retryAfter)) }
         record.status = exchange.head.status
-        if exchange.head.status >= 400 { record.outcome = .upstreamError }
+        let status = HTTPResponseStatus(statusCode: exchange.head.status)
+        if exchange.head.status >= 400 {
+            record.outcome = .upstreamError
+            let body = scrubber.scrub(try await Self.errorBody(of: exchange.body), mode: .error)
+            return self.context.respond(status: status, headers: responseHeaders, bytes: body, record: record, clock: clock)
+        }
         let started = record
         let usage = self.context.usage
         return ServerResponse(
-            status: HTTPResponseStatus(statusCode: exchange.head.status),
+            status: status,
             headers: responseHeaders,
             body: .stream { writer in
                 var record = started
+                var scrubbing = SecretScrubber.Stream(scrubber)
                 do {
                     while let bytes = try await exchange.body.next() {
-                        try await writer.write(bytes)
+                        let clean = scrubbing.feed(bytes)
+                        if !clean.isEmpty { try await writer.write(clean) }
                     }
+                    let rest = scrubbing.finish()
+                    if !rest.isEmpty { try await writer.write(rest) }
                 } catch let error as ProxyError where error.code != .cancelled {
                     record.outcome = .streamError
                     record.errorType = error.shortDescription
@@ -83,5 +98,31 @@ struct PassthroughProxy: Sendable {
                 usage.record(record)
             }
         )
+    }
+
+    /// The longest `Content-Type` or `Accept` value forwarded (1,024 bytes; a multipart
+    /// boundary needs about 70).
+    static let maximumForwardedHeaderBytes = 1024
+
+    /// `value` when it is short enough and printable; 400 naming the header otherwise.
+    private static func forwardable(_ value: String, of name: String) throws(ProxyError) -> String {
+        guard value.utf8.count <= Self.maximumForwardedHeaderBytes, !HTTPHeaders.holdsControlCharacter(value) else {
+            throw ProxyError(
+                .invalidRequest,
+                "The \(name) header must be at most \(Self.maximumForwardedHeaderBytes) bytes without control characters.",
+                param: name
+            )
+        }
+        return value
+    }
+
+    /// The first ``ChatProxy/maximumErrorBytes`` of a provider's error answer; the transfer is
+    /// stopped there.
+    private static func errorBody(of body: UpstreamBody) async throws(ProxyError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        while bytes.count < ChatProxy.maximumErrorBytes, let piece = try await body.next() { bytes += piece }
+        guard bytes.count >= ChatProxy.maximumErrorBytes else { return bytes }
+        body.cancel()
+        return Array(bytes.prefix(ChatProxy.maximumErrorBytes))
     }
 }

@@ -49,9 +49,30 @@ struct Preflight {
                 )
             }
         }
-        let denial = firstDenial ?? ProxyError(.quotaExceeded, "Quota exceeded.")
+        throw self.denied(firstDenial ?? ProxyError(.quotaExceeded, "Quota exceeded."), record: record)
+    }
+
+    /// Admits a request whose use cannot be priced before it is sent (passthrough): it counts
+    /// against `requests_per_minute` like any request, and is refused once any token or cost
+    /// limit of its scopes is used up — it reserves one token and one picounit of each limited
+    /// currency, and settles at what its usage line records (no tokens, no cost).
+    func admitUnpriced(record: inout UsageRecord) throws(ProxyError) {
+        let settings = self.snapshot.configuration.quotas
+        guard settings.isEnabled else { return }
+        var demand = QuotaLedger.Demand(tokens: 1)
+        for (_, limits) in settings.scopes(for: record.client) {
+            for currency in Set(limits.costPerDay.keys).union(limits.costPerMonth.keys) { demand.costs[currency] = Money(picos: 1) }
+        }
+        switch self.context.quotas.reserve(demand, settings: settings, client: record.client) {
+        case .success(let ticket): record.quotaTicket = ticket
+        case .failure(let denial): throw self.denied(denial, record: record)
+        }
+    }
+
+    /// `denial`, audited.
+    private func denied(_ denial: ProxyError, record: UsageRecord) -> ProxyError {
         self.context.audit.record("quota_denied", ["client": .string(record.client), "message": .string(denial.message)])
-        throw denial
+        return denial
     }
 
     /// The plan without candidates whose context window is too small; 400 when none is left.

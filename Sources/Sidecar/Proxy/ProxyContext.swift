@@ -24,6 +24,11 @@ struct ProxyContext: Sendable {
     /// Committed spend and reservations, shared by every request and kept across reloads.
     let quotas: QuotaBook
     let audit: AuditLog
+    /// Streams admitted and not yet ended (`server.max_streams`).
+    let streamSlots: CapacityPool
+    /// Request bodies and provider answers held in memory (`server.max_buffered_bytes`); the
+    /// HTTP server reserves request bodies in the same pool.
+    let bufferedBytes: CapacityPool
 
     init(
         store: RuntimeStore,
@@ -34,9 +39,13 @@ struct ProxyContext: Sendable {
         statistics: UsageStatistics = UsageStatistics(),
         audit: AuditLog = AuditLog(write: { _ in })
     ) {
-        let metrics = SidecarMetrics()
+        let streamSlots = CapacityPool()
+        let bufferedBytes = CapacityPool()
+        let metrics = SidecarMetrics(streams: streamSlots, bufferedBytes: bufferedBytes)
+        self.streamSlots = streamSlots
+        self.bufferedBytes = bufferedBytes
         self.store = store
-        self.usage = AccountingUsageSink(metrics: metrics, statistics: statistics, next: usage)
+        self.usage = AccountingUsageSink(metrics: metrics, statistics: statistics, store: store, next: usage)
         self.logger = logger
         self.retryBudget = RetryBudget()
         self.lifecycle = lifecycle
@@ -112,20 +121,39 @@ struct ProxyContext: Sendable {
         }
     }
 
-    /// The request body, or 413 when it exceeded `server.max_request_body` (and was not read).
-    func body(of request: ServerRequest) throws(ProxyError) -> ByteBuffer {
-        guard !request.bodyTooLarge else {
-            let limit = self.store.current.configuration.server.maxRequestBodyBytes
-            throw ProxyError(.requestTooLarge, "The request body exceeds the limit of \(limit) bytes.")
+    /// A slot for a stream, held until its relay ended (released by ``ChatStream``, or when
+    /// dropped on an error before it started).
+    /// - Throws: 503 `too_many_streams` when `server.max_streams` streams are already admitted.
+    func admitStream(snapshot: RuntimeSnapshot) throws(ProxyError) -> CapacityClaim {
+        let limit = snapshot.configuration.server.maxStreams
+        guard let slot = self.streamSlots.claim(limit: limit) else {
+            var error = ProxyError(.tooManyStreams, "The sidecar is relaying its maximum of \(limit) streams; retry shortly.")
+            error.retryAfter = .seconds(1)
+            throw error
         }
+        return slot
+    }
+
+    /// An empty share of `server.max_buffered_bytes` for collecting an answer.
+    func bufferBudget(snapshot: RuntimeSnapshot) -> BufferBudget {
+        BufferBudget(pool: self.bufferedBytes, limit: snapshot.configuration.server.maxBufferedBytes)
+    }
+
+    /// The request body, or the error it was refused with (413 over `server.max_request_body`,
+    /// 503 over `server.max_buffered_bytes`).
+    func body(of request: ServerRequest) throws(ProxyError) -> ByteBuffer {
+        if let refusal = request.bodyRefusal { throw refusal }
         return request.body
     }
 
     /// Answers with a complete body and records the request.
     ///
     /// The server writes the body with the head in one system call. The usage line is written
-    /// now: the answer is complete and paid for, whether or not the client is still there.
+    /// now: the answer is complete and paid for, whether or not the client is still there. No
+    /// provider key leaves in the body (``SecretScrubber/Mode/answer``: some providers echo
+    /// request headers in debug fields).
     func respond(status: HTTPResponseStatus, headers: HTTPHeaders, bytes: [UInt8], record: UsageRecord, clock: RequestClock) -> ServerResponse {
+        let bytes = self.store.current.scrubber.scrub(bytes, mode: .answer)
         var record = record
         record.status = Int(status.code)
         record.latencyMilliseconds = clock.elapsedMilliseconds
@@ -134,9 +162,10 @@ struct ProxyContext: Sendable {
         return ServerResponse(status: status, headers: headers, body: .bytes(ByteBuffer(bytes: bytes)))
     }
 
-    /// Answers `error` in the OpenAI envelope (plus `success: false` on the service API) and records it.
+    /// Answers `error` in the OpenAI envelope (plus `success: false` on the service API) and
+    /// records it. Every field is scrubbed of keys and key-shaped values, whatever its origin.
     func respond(error: ProxyError, api: API, record: UsageRecord, clock: RequestClock) -> ServerResponse {
-        let error = error.code == .cancelled && self.lifecycle.isCutOff ? ServerLifecycle.shuttingDown : error
+        let error = self.store.current.scrubber.scrub(error.code == .cancelled && self.lifecycle.isCutOff ? ServerLifecycle.shuttingDown : error)
         var record = record
         record.errorType = error.shortDescription
         if record.outcome == .success { record.outcome = Self.outcome(of: error) }
@@ -160,9 +189,11 @@ struct ProxyContext: Sendable {
     private static func outcome(of error: ProxyError) -> UsageRecord.Outcome {
         switch error.code {
         case .cancelled: .clientDisconnected
-        case .shuttingDown: .upstreamError
-        case .upstreamError: .upstreamError
-        default: error.isRetryable ? .upstreamError : .rejected
+        case .circuitOpen: .circuitOpen
+        case .shuttingDown, .upstreamError, .allCandidatesFailed, .upstreamUnreachable, .upstreamTimeout, .upstreamConnectionFailed,
+            .upstreamMalformed, .upstreamResponseTooLarge:
+            .upstreamError
+        default: .rejected
         }
     }
 

@@ -28,37 +28,46 @@ extension CircuitBreaker {
             self.outcomes = SlidingWindow(length: policy.window, buckets: 20)
         }
 
-        mutating func state(at now: ContinuousClock.Instant) -> State {
-            self.advance(to: now)
+        /// The state at `now`, without changing it: an open breaker past its cool-down reads as
+        /// half-open, but moves there only when ``allow(at:)`` admits the first probe.
+        func state(at now: ContinuousClock.Instant) -> State {
             switch self.phase {
-            case .closed: return .closed
-            case .open: return .open
-            case .halfOpen: return .halfOpen
+            case .closed: .closed
+            case .open(let until): now >= until ? .halfOpen : .open
+            case .halfOpen: .halfOpen
             }
         }
 
-        mutating func allow(at now: ContinuousClock.Instant) -> Bool {
-            self.advance(to: now)
+        /// How long until an open breaker admits probes; `nil` unless open.
+        func remainingOpen(at now: ContinuousClock.Instant) -> Duration? {
+            guard case .open(let until) = self.phase, until > now else { return nil }
+            return until - now
+        }
+
+        /// Whether a request may go out now, and the state change this caused (an open breaker
+        /// past its cool-down becomes half-open here, so the change can be logged).
+        mutating func allow(at now: ContinuousClock.Instant) -> (allowed: Bool, change: State?) {
+            let change: State? = self.advance(to: now) ? .halfOpen : nil
             switch self.phase {
             case .closed:
-                return true
+                return (true, change)
             case .open:
-                return false
+                return (false, change)
             case .halfOpen(let admitted, let succeeded):
-                guard admitted < self.policy.halfOpenProbes else { return false }
+                guard admitted < self.policy.halfOpenProbes else { return (false, change) }
                 self.phase = .halfOpen(admitted: admitted + 1, succeeded: succeeded)
-                return true
+                return (true, change)
             }
         }
 
+        /// Records one request's outcome on this deployment (retries of the request included).
         /// - Returns: the new state when this outcome changed it.
         mutating func record(success: Bool, at now: ContinuousClock.Instant) -> State? {
-            self.advance(to: now)
             switch self.phase {
             case .closed:
                 return self.recordClosed(success: success, at: now)
             case .open:
-                return nil  // an answer to a request admitted before the breaker opened
+                return nil  // an answer to a request admitted before the breaker opened (or after its cool-down, unprobed)
             case .halfOpen(let admitted, let succeeded):
                 guard success else {
                     self.open(at: now)
@@ -90,10 +99,11 @@ extension CircuitBreaker {
             return .open
         }
 
-        private mutating func advance(to now: ContinuousClock.Instant) {
-            if case .open(let until) = self.phase, now >= until {
-                self.phase = .halfOpen(admitted: 0, succeeded: 0)
-            }
+        /// Moves an open breaker past its cool-down to half-open; `true` when it did.
+        private mutating func advance(to now: ContinuousClock.Instant) -> Bool {
+            guard case .open(let until) = self.phase, now >= until else { return false }
+            self.phase = .halfOpen(admitted: 0, succeeded: 0)
+            return true
         }
 
         private mutating func open(at now: ContinuousClock.Instant) {

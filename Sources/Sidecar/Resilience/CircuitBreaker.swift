@@ -10,6 +10,14 @@ import Synchronization
 /// Stops sending requests to a deployment that keeps failing, and lets a few probes through
 /// after a cool-down to find out whether it recovered.
 ///
+/// It counts **requests, not attempts** (as Envoy's outlier detection counts a host's answers
+/// after its own retries): each request records one outcome per deployment it tried — success
+/// when the deployment served it (even after failed retries on it), failure when every attempt
+/// on it failed with a sign of ill health (5xx, timeout, connection failure, malformed answer,
+/// rejected key) — and a stream's outcome is recorded when its body ends, so a provider that
+/// breaks streams midway counts too. A deployment that fails every other attempt therefore
+/// serves every request (on its retry) and never opens.
+///
 /// A lock around a value-type ``StateMachine``: callers pass the current instant in, so the
 /// machine is tested with explicit instants and never reads a clock.
 final class CircuitBreaker: Sendable {
@@ -17,16 +25,16 @@ final class CircuitBreaker: Sendable {
     struct Policy: Sendable, Hashable {
         /// The sliding window over which the failure rate is measured (default 30 s).
         var window: Duration = .seconds(30)
-        /// Calls needed in the window before the rate can open the breaker (default 10).
+        /// Requests needed in the window before the rate can open the breaker (default 10).
         var minimumCalls = 10
-        /// Failure share that opens the breaker (default 0.5).
+        /// Share of failed requests that opens the breaker (default 0.5).
         var failureRate = 0.5
-        /// Consecutive failures that open it regardless of the rate (default 5).
+        /// Failed requests in a row that open it regardless of the rate (default 5).
         var consecutiveFailures = 5
         /// How long it stays open before probing (default 30 s).
         var openDuration: Duration = .seconds(30)
-        /// Probes allowed while half-open; all must succeed to close (default 2).
-        var halfOpenProbes = 2
+        /// Probe requests allowed while half-open; all must succeed to close (default 1).
+        var halfOpenProbes = 1
     }
 
     /// The breaker's state, for logs, metrics and routing decisions.
@@ -42,9 +50,15 @@ final class CircuitBreaker: Sendable {
         self.machine = Mutex(StateMachine(policy: policy))
     }
 
-    /// Whether a request may go out now; a half-open breaker admits its probes.
-    func allow(at now: ContinuousClock.Instant) -> Bool {
+    /// Whether a request may go out now (a half-open breaker admits its probes), and the state
+    /// change this caused (open → half-open).
+    func allow(at now: ContinuousClock.Instant) -> (allowed: Bool, change: State?) {
         self.machine.withLock { $0.allow(at: now) }
+    }
+
+    /// How long until an open breaker admits a probe; `nil` unless open.
+    func remainingOpen(at now: ContinuousClock.Instant) -> Duration? {
+        self.machine.withLock { $0.remainingOpen(at: now) }
     }
 
     /// Records the outcome of an admitted request. Returns the new state when it changed.

@@ -43,7 +43,7 @@ struct HealthChecker: Service {
             for choice in snapshot.deployments(of: ResolvedModel(name: model.name, entry: model))
             where choice.provider.configuration.isUsable && choice.provider.configuration.dialect != .demo {
                 guard !(byProvider[choice.provider.name]?.deployments.contains { $0 === choice.state } ?? false) else { continue }
-                guard choice.state.breaker.allow(at: now) else { continue }
+                guard choice.state.admit(at: now, logger: self.logger, audit: self.audit) else { continue }
                 byProvider[choice.provider.name, default: (choice.provider, [])].deployments.append(choice.state)
             }
         }

@@ -17,6 +17,8 @@ struct ProviderRuntime: Sendable {
     let resilience: ResilienceSettings
     /// Hands out the provider's keys in turn.
     let keys: KeyRing
+    /// Knows every provider's keys (the snapshot's scrubber).
+    let scrubber: SecretScrubber
 
     var name: String { self.configuration.name }
 
@@ -42,17 +44,14 @@ struct ProviderRuntime: Sendable {
         )
     }
 
-    /// `text` without this provider's keys or anything key-like, for provider messages passed
-    /// on to clients.
-    func scrubbed(_ text: String) -> String {
-        SecretScrubber.scrub(text, secrets: self.configuration.apiKeys)
+    /// The client error for a provider's error answer (or error event), every field scrubbed.
+    func proxyError(_ failure: UpstreamFailure, retryAfter: Duration? = nil) -> ProxyError {
+        self.scrubber.scrub(ProxyError(upstream: failure, provider: self.name, retryAfter: retryAfter))
     }
 
     /// The client error for a provider's error answer.
     func proxyError(status: Int, body: [UInt8], head: UpstreamResponseHead) -> ProxyError {
-        var failure = self.dialect.decodeError(status: status, body: body)
-        failure.message = self.scrubbed(failure.message)
-        return ProxyError(upstream: failure, provider: self.name, retryAfter: Self.retryAfter(in: head))
+        self.proxyError(self.dialect.decodeError(status: status, body: body), retryAfter: Self.retryAfter(in: head))
     }
 
     /// The wait a provider asks for: OpenAI's `retry-after-ms`, else `retry-after` in seconds

@@ -16,8 +16,13 @@ struct Router: Sendable {
 
     static let autoModel = "auto"
 
+    /// Whether a request for model `name` routes by task type (`auto`, `auto:<task>`).
+    static func routesByTask(_ name: String) -> Bool {
+        name == Self.autoModel || name.hasPrefix(Self.autoModel + ":")
+    }
+
     func plan(model name: String, taskType: String?) throws(ProxyError) -> RoutePlan {
-        if name == Self.autoModel || name.hasPrefix(Self.autoModel + ":") {
+        if Self.routesByTask(name) {
             let task = name.count > Self.autoModel.count ? String(name.dropFirst(Self.autoModel.count + 1)) : taskType
             return try self.plan(task: task)
         }

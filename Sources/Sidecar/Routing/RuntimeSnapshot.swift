@@ -14,13 +14,25 @@ struct RuntimeSnapshot: Sendable {
     let providers: [String: ProviderRuntime]
     /// Deployment health and load, shared with the snapshots before and after this one.
     let registry: DeploymentRegistry
+    /// Removes every provider's keys (and keys retired by earlier reloads) from what providers
+    /// send back to clients.
+    let scrubber: SecretScrubber
 
     /// - Parameters:
     ///   - network: the transport for providers reached over the network.
     ///   - registry: the deployments' shared state (pass the previous one on reload).
-    init(configuration: SidecarConfiguration, network: any UpstreamClient, registry: DeploymentRegistry = DeploymentRegistry()) {
+    ///   - retired: keys still scrubbed although no longer configured (on reload, the previous
+    ///     snapshot's `scrubber.secrets`, so a rotated key echoed late is still caught).
+    init(
+        configuration: SidecarConfiguration,
+        network: any UpstreamClient,
+        registry: DeploymentRegistry = DeploymentRegistry(),
+        retired: [Secret] = []
+    ) {
         self.configuration = configuration
         self.registry = registry
+        let keys = configuration.providers.keys.sorted().flatMap { configuration.providers[$0]?.apiKeys ?? [] }
+        self.scrubber = SecretScrubber(keys: keys, retired: retired)
         var providers: [String: ProviderRuntime] = [:]
         for (name, provider) in configuration.providers {
             let client: any UpstreamClient = provider.dialect == .demo ? DemoUpstreamClient(wordDelay: provider.demoWordDelay) : network
@@ -29,7 +41,8 @@ struct RuntimeSnapshot: Sendable {
                 dialect: DialectRegistry.dialect(for: provider),
                 client: client,
                 resilience: configuration.resilience,
-                keys: KeyRing(provider.apiKeys)
+                keys: KeyRing(provider.apiKeys),
+                scrubber: self.scrubber
             )
         }
         self.providers = providers

@@ -7,6 +7,7 @@
 
 import NIOCore
 import NIOHTTP1
+import Translate
 
 /// Reads one request at a time, collects its body, runs the responder in a task and writes
 /// its answer.
@@ -16,22 +17,32 @@ import NIOHTTP1
 /// is in flight. The whole per-request path stays on the channel's event loop — which is also
 /// where Swift concurrency runs — so a request costs one task and no thread hop. When the
 /// client disconnects, the request's task is cancelled, which cancels its upstream transfer.
+///
+/// Request bodies: at most `server.max_request_body` each (413 beyond), and their bytes are
+/// reserved in `server.max_buffered_bytes` as they arrive (503 `buffer_budget_exhausted` when it
+/// is spent). A `Content-Length` that is not one non-negative number gets 400 and the connection
+/// is closed (its framing is unknowable); one over the limit gets 413 at once when the client
+/// waits for `100 Continue` or the body is beyond what would be read and dropped (then the
+/// connection is closed), else after the body was read and dropped.
 final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
     typealias Responder = @Sendable (ServerRequest) async -> ServerResponse
 
     private enum State {
-        /// Waiting for a request. Valid transitions: receiving, discarding.
+        /// No request in flight: the connection is idle and closes on an idle event.
+        /// Valid transitions: receiving, discarding, responding (a refusal at the head).
         case idle
         /// Collecting the body. Valid transitions: responding, discarding.
         case receiving(HTTPRequestHead, ByteBuffer)
-        /// The body exceeds the limit: its bytes are read and dropped, and the request is
-        /// answered with 413 once it ended — answering earlier and closing would make the
-        /// kernel reset the connection under the client before it reads the answer.
-        /// Valid transitions: responding.
-        case discarding(HTTPRequestHead, dropped: Int)
-        /// The responder runs. Valid transitions: receiving or discarding (the next request).
+        /// The body is refused (too large, or over the buffered-bytes budget): its bytes are read
+        /// and dropped, and the request is answered with `refusal` once it ended — answering
+        /// earlier and closing would make the kernel reset the connection under the client
+        /// before it reads the answer. Valid transitions: responding.
+        case discarding(HTTPRequestHead, refusal: ProxyError, dropped: Int)
+        /// The responder runs or its answer is being written. Valid transitions: idle (the
+        /// answer ended), receiving or discarding (a pipelined request, handed on when the
+        /// answer's end was written).
         case responding(Task<Void, Never>)
     }
 
@@ -41,15 +52,28 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let responder: Responder
     private let maximumBodyBytes: @Sendable () -> Int
+    private let requestBudget: (@Sendable () -> BufferBudget)?
     private let deadline: RequestReadDeadline
     private var limit = 0
+    /// The current request body's share of `server.max_buffered_bytes`.
+    private var budget: BufferBudget?
+    /// Counts answers, so the end of one is not taken for the end of a later one.
+    private var answers = 0
     /// The drain deadline passed: a stream whose relay starts after it is cancelled at once.
     private var drainDeadlinePassed = false
     private var state = State.idle
 
-    /// - Parameter maximumBodyBytes: read for each request, so a configuration reload applies.
-    init(maximumBodyBytes: @escaping @Sendable () -> Int, deadline: RequestReadDeadline, responder: @escaping Responder) {
+    /// - Parameters:
+    ///   - maximumBodyBytes: read for each request, so a configuration reload applies.
+    ///   - requestBudget: a fresh share of `server.max_buffered_bytes` for each request body; `nil`: unbudgeted.
+    init(
+        maximumBodyBytes: @escaping @Sendable () -> Int,
+        requestBudget: (@Sendable () -> BufferBudget)? = nil,
+        deadline: RequestReadDeadline,
+        responder: @escaping Responder
+    ) {
         self.maximumBodyBytes = maximumBodyBytes
+        self.requestBudget = requestBudget
         self.deadline = deadline
         self.responder = responder
     }
@@ -60,35 +84,25 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.begin(head, context: context)
         case (.body(var chunk), .receiving(let head, var body)):
             self.state = .idle  // lets `body` be mutated without a copy
-            if body.readableBytes + chunk.readableBytes > self.limit {
-                self.state = .discarding(head, dropped: body.readableBytes + chunk.readableBytes)
+            if let refusal = self.refusal(adding: chunk.readableBytes, to: body.readableBytes) {
+                self.state = .discarding(head, refusal: refusal, dropped: body.readableBytes + chunk.readableBytes)
             } else {
                 body.writeBuffer(&chunk)
                 self.state = .receiving(head, body)
             }
-        case (.body(let chunk), .discarding(let head, let dropped)):
+        case (.body(let chunk), .discarding(let head, let refusal, let dropped)):
             let total = dropped + chunk.readableBytes
             if total > self.discardLimit {
-                self.dispatch(
-                    ServerRequest(head: head, body: ByteBuffer(), bodyTooLarge: true),
-                    version: head.version,
-                    keepAlive: false,
-                    context: context
-                )
+                self.refuse(head, refusal, keepAlive: false, context: context)
             } else {
-                self.state = .discarding(head, dropped: total)
+                self.state = .discarding(head, refusal: refusal, dropped: total)
             }
         case (.end, .receiving(let head, let body)):
             self.dispatch(ServerRequest(head: head, body: body), version: head.version, keepAlive: head.isKeepAlive, context: context)
-        case (.end, .discarding(let head, _)):
-            self.dispatch(
-                ServerRequest(head: head, body: ByteBuffer(), bodyTooLarge: true),
-                version: head.version,
-                keepAlive: head.isKeepAlive,
-                context: context
-            )
+        case (.end, .discarding(let head, let refusal, _)):
+            self.refuse(head, refusal, keepAlive: head.isKeepAlive, context: context)
         default:
-            break  // the rest of a body past the discard limit
+            break  // the rest of a body past the discard limit, or of a body refused at its head
         }
     }
 
@@ -116,26 +130,82 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func begin(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         self.limit = self.maximumBodyBytes()
-        let declared = head.headers.first(name: "content-length").flatMap(Int.init)
-        if let declared, declared > self.limit {
-            self.state = .discarding(head, dropped: 0)
+        self.budget = self.requestBudget?()
+        guard let declared = DeclaredLength(head.headers) else {
+            let error = ProxyError(.invalidRequest, "The Content-Length header must be one non-negative number.", param: "Content-Length")
+            self.dispatch(
+                ServerRequest(head: head, body: ByteBuffer()),
+                version: head.version,
+                keepAlive: false,
+                context: context,
+                answer: ServerResponse.json(error.openAIBody.json, status: HTTPResponseStatus(statusCode: error.status))
+            )
             return
         }
-        if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+        let expectsContinue = head.headers.first(name: "expect")?.lowercased() == "100-continue"
+        if let bytes = declared.bytes, bytes > self.limit {
+            // Not worth reading: the client waits for 100 Continue, or the body is beyond what
+            // would be read and dropped anyway.
+            if expectsContinue || bytes > self.discardLimit {
+                self.refuse(head, self.tooLarge, keepAlive: false, context: context)
+            } else {
+                self.state = .discarding(head, refusal: self.tooLarge, dropped: 0)
+            }
+            return
+        }
+        if expectsContinue {
             context.writeAndFlush(self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
         }
-        self.state = .receiving(head, context.channel.allocator.buffer(capacity: min(declared ?? 1024, self.limit)))
+        self.state = .receiving(head, context.channel.allocator.buffer(capacity: min(declared.bytes ?? 1024, self.limit)))
     }
 
-    private func dispatch(_ request: ServerRequest, version: HTTPVersion, keepAlive: Bool, context: ChannelHandlerContext) {
+    private var tooLarge: ProxyError {
+        ProxyError(.requestTooLarge, "The request body exceeds the limit of \(self.limit) bytes (server.max_request_body).")
+    }
+
+    /// Why `count` more body bytes cannot be kept after `received`, if they cannot; else they
+    /// are reserved in the budget.
+    private func refusal(adding count: Int, to received: Int) -> ProxyError? {
+        guard received + count <= self.limit else { return self.tooLarge }
+        do {
+            try self.budget?.reserve(count)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// Answers `refusal` through the responder (so it is recorded like any request).
+    private func refuse(_ head: HTTPRequestHead, _ refusal: ProxyError, keepAlive: Bool, context: ChannelHandlerContext) {
+        self.dispatch(
+            ServerRequest(head: head, body: ByteBuffer(), bodyRefusal: refusal),
+            version: head.version,
+            keepAlive: keepAlive,
+            context: context
+        )
+    }
+
+    /// Runs the responder (or writes `answer`) and the answer, in a task.
+    private func dispatch(
+        _ request: ServerRequest,
+        version: HTTPVersion,
+        keepAlive: Bool,
+        context: ChannelHandlerContext,
+        answer: ServerResponse? = nil
+    ) {
         let responder = self.responder
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let channel = context.channel
-        self.deadline.requestComplete()
+        let budget = self.budget
+        self.budget = nil
+        self.answers += 1
+        let number = self.answers
+        self.deadline.answerStarted()
         let task = Task(executorPreference: EventLoopTaskExecutor.executor(for: context.eventLoop)) {
-            let response = await responder(request)
+            let response = if let answer { answer } else { await responder(request) }
+            budget?.claim.release()  // the body has been used
             if case .stream = response.body {
-                handler.eventLoop.execute { handler.value.relay(response, version: version, keepAlive: keepAlive, to: channel) }
+                handler.eventLoop.execute { handler.value.relay(response, number: number, version: version, keepAlive: keepAlive, to: channel) }
             } else {
                 await ServerResponseWriting.write(
                     response,
@@ -144,7 +214,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
                     withoutBody: request.method == .HEAD,
                     to: channel
                 )
-                handler.eventLoop.execute { handler.value.deadline.answerEnded() }
+                handler.eventLoop.execute { handler.value.answerEnded(number) }
             }
         }
         self.state = .responding(task)
@@ -155,14 +225,22 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// stack it ever used until it ends, about 40 KB here, which would otherwise stay with every
     /// stream for its whole life. A client that already left gets a cancelled relay, which still
     /// ends the upstream transfer and writes the usage line; so does one whose drain deadline passed.
-    private func relay(_ response: ServerResponse, version: HTTPVersion, keepAlive: Bool, to channel: any Channel) {
-        let deadline = NIOLoopBound(self.deadline, eventLoop: channel.eventLoop)
+    private func relay(_ response: ServerResponse, number: Int, version: HTTPVersion, keepAlive: Bool, to channel: any Channel) {
+        let handler = NIOLoopBound(self, eventLoop: channel.eventLoop)
         let task = Task(executorPreference: EventLoopTaskExecutor.executor(for: channel.eventLoop)) {
             await ServerResponseWriting.write(response, version: version, keepAlive: keepAlive, to: channel)
-            deadline.eventLoop.execute { deadline.value.answerEnded() }
+            handler.eventLoop.execute { handler.value.answerEnded(number) }
         }
         if !channel.isActive || self.drainDeadlinePassed { task.cancel() }
         self.state = .responding(task)
+    }
+
+    /// Answer `number` was written. Unless a later request began meanwhile (a pipelined one is
+    /// handed on as soon as the answer's end is written), the connection is idle again.
+    private func answerEnded(_ number: Int) {
+        guard number == self.answers else { return }
+        self.deadline.answerEnded()
+        if case .responding = self.state { self.state = .idle }
     }
 }
 
@@ -195,6 +273,9 @@ enum ServerResponseWriting {
             channel.write(HTTPServerResponsePart.head(head), promise: nil)
             await produce(ResponseStreamWriter(channel: channel))
             ended = channel.writeAndFlush(HTTPServerResponsePart.end(nil))
+        }
+        if let holding = response.holding {
+            ended.whenComplete { _ in holding.release() }
         }
         if !keepAlive {
             ended.whenComplete { _ in channel.close(promise: nil) }

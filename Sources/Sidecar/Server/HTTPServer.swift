@@ -24,10 +24,16 @@ final class HTTPServer: Service {
     struct Configuration: Sendable {
         var host: String
         var port: Int
-        /// A connection with no request in flight and no traffic for this long is closed (default 5 min).
+        /// A connection with no request in flight and no traffic for this long is closed (default
+        /// 5 min), at any point in its life: before its first request and after any answer.
         var idleTimeout: TimeAmount = .minutes(5)
         /// Read before each request, so a reload applies to the next one.
         var maximumBodyBytes: @Sendable () -> Int
+        /// A fresh share of `server.max_buffered_bytes` for each request body; `nil`: unbudgeted.
+        var requestBudget: (@Sendable () -> BufferBudget)? = nil
+        /// Read for each new connection: beyond it the connection gets 503 `too_many_connections`
+        /// and is closed (default 4096).
+        var maximumConnections: @Sendable () -> Int = { 4096 }
         /// From a request's first byte until it is complete (default 30 s; slowloris defence).
         var requestReadTimeout: TimeAmount = .seconds(30)
         /// Read at shutdown: how long to keep accepting, then how long in-flight work may take.
@@ -65,23 +71,13 @@ final class HTTPServer: Service {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                connections.add(channel)
+                guard connections.add(channel, limit: configuration.maximumConnections()) else {
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ConnectionRefusalHandler(timeout: configuration.requestReadTimeout))
+                    }
+                }
                 return channel.eventLoop.makeCompletedFuture {
-                    let deadline = RequestReadDeadline(timeout: configuration.requestReadTimeout)
-                    try channel.pipeline.syncOperations.addHandler(RequestReadDeadlineHandler(deadline))
-                    // Response headers are built by the sidecar (upstream values come from libcurl's
-                    // line parser, so they cannot hold CR or LF): skip NIO's per-response validation.
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true,
-                        withServerUpgrade: nil,
-                        withErrorHandling: false,
-                        withOutboundHeaderValidation: false
-                    )
-                    try channel.pipeline.syncOperations.addHandlers([
-                        HTTPProtocolErrorHandler(),
-                        IdleStateHandler(allTimeout: configuration.idleTimeout),
-                        HTTPRequestHandler(maximumBodyBytes: configuration.maximumBodyBytes, deadline: deadline, responder: responder),
-                    ])
+                    try Self.configure(channel.pipeline.syncOperations, configuration: configuration, responder: responder)
                 }
             }
             .bind(host: configuration.host, port: configuration.port)
@@ -89,6 +85,37 @@ final class HTTPServer: Service {
         if let address = server.localAddress { self.onListening(address) }
         try? await gracefulShutdown()
         await self.drain(server, connections: connections)
+    }
+
+    /// Sets up one client connection's pipeline (internal for tests on a `NIOAsyncTestingChannel`).
+    static func configure(
+        _ pipeline: ChannelPipeline.SynchronousOperations,
+        configuration: Configuration,
+        responder: @escaping HTTPRequestHandler.Responder
+    ) throws {
+        let deadline = RequestReadDeadline(timeout: configuration.requestReadTimeout)
+        try pipeline.addHandler(RequestReadDeadlineHandler(deadline))
+        // Every response's header values are escaped once (`escapedForSending`); NIO's
+        // outbound validation stays on behind it, so a value that slipped past closes the
+        // connection instead of splitting the response. Its cost, measured in release on
+        // a six-header head: 0.5–1.3 µs per response, against the ~220 µs the sidecar adds.
+        try pipeline.configureHTTPServerPipeline(
+            withPipeliningAssistance: true,
+            withServerUpgrade: nil,
+            withErrorHandling: false,
+            withOutboundHeaderValidation: true
+        )
+        try pipeline.addHandler(RequestEndObserver(deadline), position: .before(try pipeline.handler(type: HTTPServerPipelineHandler.self)))
+        try pipeline.addHandlers([
+            HTTPProtocolErrorHandler(),
+            IdleStateHandler(allTimeout: configuration.idleTimeout),
+            HTTPRequestHandler(
+                maximumBodyBytes: configuration.maximumBodyBytes,
+                requestBudget: configuration.requestBudget,
+                deadline: deadline,
+                responder: responder
+            ),
+        ])
     }
 
     private func drain(_ server: any Channel, connections: ConnectionTracker) async {
@@ -113,12 +140,19 @@ private final class ConnectionTracker: Sendable {
 
     var count: Int { self.channels.withLock { $0.count } }
 
-    func add(_ channel: any Channel) {
+    /// Tracks `channel` unless `limit` connections are already open; `false`: refuse it.
+    func add(_ channel: any Channel, limit: Int) -> Bool {
         let key = ObjectIdentifier(channel)
-        self.channels.withLock { $0[key] = channel }
+        let admitted = self.channels.withLock { channels in
+            guard channels.count < limit else { return false }
+            channels[key] = channel
+            return true
+        }
+        guard admitted else { return false }
         channel.closeFuture.whenComplete { _ in
             self.channels.withLock { _ = $0.removeValue(forKey: key) }
         }
+        return true
     }
 
     /// Asks every connection to close once its current response ended; returns whether they

@@ -29,6 +29,11 @@ struct ModelsRoutes: Sendable {
     }
 
     func openAIModel(id: String, for client: ClientIdentity) -> ServerResponse {
+        do {
+            try NamePolicy.model.checked(id)
+        } catch {
+            return .json(error.openAIBody.json, status: HTTPResponseStatus(statusCode: error.status))
+        }
         let snapshot = self.store.current
         guard let resolved = snapshot.configuration.models.resolve(id), client.settings?.allows(model: id) ?? true else {
             let error = ProxyError(.modelNotFound, "The model '\(id)' does not exist in this sidecar.", param: "model")

@@ -57,3 +57,20 @@ extension ProxyError {
         }
     }
 }
+
+extension ProxyError {
+    /// Whether this failure says the deployment is unhealthy and counts for its breaker: 5xx,
+    /// overload, timeouts, connection failures, malformed answers, and a rejected key or
+    /// exhausted account. Rate limits and the client's own mistakes do not.
+    var countsAgainstHealth: Bool {
+        switch self.code {
+        case .upstreamUnreachable, .upstreamConnectionFailed, .upstreamTimeout, .upstreamMalformed: return true
+        case .upstreamError:
+            switch self.upstreamFailure?.kind {
+            case .serverError?, .overloaded?, .timeout?, .authentication?, .permission?, .quotaExhausted?: return true
+            default: return false
+            }
+        default: return false
+        }
+    }
+}

@@ -32,6 +32,8 @@ struct ProxyError: Error, Sendable, CustomStringConvertible {
         static let providerUnavailable = Code(name: "provider_unavailable", status: 503, type: "server_error")
         /// The provider answered with an error; the status follows ``UpstreamFailure/Kind``.
         static let upstreamError = Code(name: "upstream_error", status: 502, type: "server_error")
+        /// Every candidate deployment's circuit breaker is open (503, with `Retry-After`).
+        static let circuitOpen = Code(name: "circuit_open", status: 503, type: "server_error")
         /// No candidate deployment answered: all failed, were busy or had open breakers (503).
         static let allCandidatesFailed = Code(name: "all_candidates_failed", status: 503, type: "server_error")
         /// The provider could not be reached: DNS, connect, TLS or proxy failure (502).
@@ -52,8 +54,15 @@ struct ProxyError: Error, Sendable, CustomStringConvertible {
         static let requestTimeout = Code(name: "request_timeout", status: 408, type: "invalid_request_error")
         /// The request headers exceed 80 KiB (431).
         static let headersTooLarge = Code(name: "request_headers_too_large", status: 431, type: "invalid_request_error")
+        /// The request path is longer than ``RequestPath/maximumBytes`` (414).
+        static let uriTooLong = Code(name: "uri_too_long", status: 414, type: "invalid_request_error")
         /// `server.max_streams` streams are already open (503).
         static let tooManyStreams = Code(name: "too_many_streams", status: 503, type: "server_error")
+        /// Holding the request's body or the provider's answer would exceed
+        /// `server.max_buffered_bytes` (503, `Retry-After: 1`).
+        static let bufferBudgetExhausted = Code(name: "buffer_budget_exhausted", status: 503, type: "server_error")
+        /// `server.max_connections` client connections are already open (503, then closed).
+        static let tooManyConnections = Code(name: "too_many_connections", status: 503, type: "server_error")
         /// A configured quota would be exceeded (429, with `Retry-After` when it resets).
         static let quotaExceeded = Code(name: "quota_exceeded", status: 429, type: "rate_limit_error")
         /// The prompt (plus `max_tokens`) does not fit any candidate's context window (400).

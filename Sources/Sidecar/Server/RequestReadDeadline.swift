@@ -12,53 +12,77 @@ import Translate
 /// Gives a client `server.request_read_timeout` (30 s) from the first byte of a request until
 /// the whole request (headers and body) has arrived, so a slowloris client trickling bytes
 /// cannot hold a connection: past the deadline it gets 408 in the OpenAI envelope and the
-/// connection is closed. Idle keep-alive connections are not affected (no bytes, no deadline),
-/// nor are long answers (the deadline stops when the request is complete).
+/// connection is closed.
 ///
-/// Shared by ``RequestReadDeadlineHandler`` (ahead of the HTTP decoder, where bytes arrive) and
-/// ``HTTPRequestHandler`` (which knows when a request is complete and its answer ended); both
-/// run on the connection's event loop.
+/// It applies to every request of a connection, the first and the ones after it on keep-alive,
+/// pipelined ones included. While an answer is being written the deadline pauses: the server
+/// reads nothing then (NIO's pipelining handler holds reads back until the answer ended), so a
+/// request pipelined behind a long stream gets its full time once that stream ended. Idle
+/// keep-alive connections (no bytes) are `server.idle_timeout`'s business, and long answers are
+/// not affected (the deadline stops when the request is complete).
+///
+/// Told by ``RequestReadDeadlineHandler`` (ahead of the HTTP decoder, where bytes arrive),
+/// ``RequestEndObserver`` (behind the decoder, where a request's end is parsed) and
+/// ``HTTPRequestHandler`` (when an answer starts and ends); all run on the connection's event loop.
 final class RequestReadDeadline {
     private let timeout: TimeAmount
     private var timer: Scheduled<Void>?
-    /// A complete request is being answered: arriving bytes (a pipelined request) wait for it.
+    /// Bytes of a request arrived and the decoder has not yet parsed its end.
+    private var requestOpen = false
+    /// An answer is being written.
     private var answering = false
+    /// The front handler's context: the 408 is written below the HTTP encoder (the decoder is mid-request).
+    private weak var front: ChannelHandlerContext?
 
     init(timeout: TimeAmount) {
         self.timeout = timeout
     }
 
-    /// Starts the deadline when a request's first bytes arrive. `context` is the front
-    /// handler's, so the 408 is written below the HTTP encoder (the decoder is mid-request).
+    /// Whether the deadline is running.
+    var isRunning: Bool { self.timer != nil }
+
     func bytesArrived(context: ChannelHandlerContext) {
-        guard !self.answering, self.timer == nil else { return }
-        let front = NIOLoopBound(context, eventLoop: context.eventLoop)
-        self.timer = context.eventLoop.scheduleTask(in: self.timeout) {
-            let context = front.value
-            let response = NIOAny(Self.timeoutResponse(allocator: context.channel.allocator))
-            context.writeAndFlush(response).whenComplete { _ in front.value.close(promise: nil) }
-        }
+        self.front = context
+        self.requestOpen = true
+        self.update()
     }
 
-    func requestComplete() {
-        self.timer?.cancel()
-        self.timer = nil
+    /// The decoder parsed a request's head (it may follow another request's end in one read).
+    func requestStarted() {
+        self.requestOpen = true
+        self.update()
+    }
+
+    func requestEnded() {
+        self.requestOpen = false
+        self.update()
+    }
+
+    func answerStarted() {
         self.answering = true
+        self.update()
     }
 
     func answerEnded() {
         self.answering = false
+        self.update()
     }
 
-    /// 408 as raw bytes.
-    private static func timeoutResponse(allocator: ByteBufferAllocator) -> ByteBuffer {
-        let body = ProxyError(.requestTimeout, "The request did not arrive completely in time.").openAIBody.json.serialized()
-        var buffer = allocator.buffer(capacity: 256)
-        buffer.writeString(
-            "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-        )
-        buffer.writeBytes(body)
-        return buffer
+    /// Runs the timer exactly while a request is open and no answer is being written.
+    private func update() {
+        guard self.requestOpen, !self.answering, let context = self.front else {
+            self.timer?.cancel()
+            self.timer = nil
+            return
+        }
+        guard self.timer == nil else { return }
+        let front = NIOLoopBound(context, eventLoop: context.eventLoop)
+        self.timer = context.eventLoop.scheduleTask(in: self.timeout) {
+            let context = front.value
+            let response = ProxyError(.requestTimeout, "The request did not arrive completely in time.")
+                .closingResponse(allocator: context.channel.allocator)
+            context.writeAndFlush(NIOAny(response)).whenComplete { _ in front.value.close(promise: nil) }
+        }
     }
 }
 
@@ -75,6 +99,30 @@ final class RequestReadDeadlineHandler: ChannelInboundHandler, RemovableChannelH
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.deadline.bytesArrived(context: context)
+        context.fireChannelRead(data)
+    }
+}
+
+/// Tells the ``RequestReadDeadline`` when the decoder parsed a request's head and end; sits between the
+/// HTTP decoder and NIO's pipelining handler, so it sees a pipelined request as it arrives, not
+/// when it is handed on. Bytes after that end which do not yet form a complete head are not
+/// seen here: if the client then goes silent, `server.idle_timeout` closes the connection.
+final class RequestEndObserver: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    private let deadline: RequestReadDeadline
+
+    init(_ deadline: RequestReadDeadline) {
+        self.deadline = deadline
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch self.unwrapInboundIn(data) {
+        case .head: self.deadline.requestStarted()
+        case .body: break
+        case .end: self.deadline.requestEnded()
+        }
         context.fireChannelRead(data)
     }
 }

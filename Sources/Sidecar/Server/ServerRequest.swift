@@ -17,11 +17,12 @@ struct ServerRequest: Sendable {
     var query: String?
     var headers: HTTPHeaders
     var body: ByteBuffer
-    /// The body exceeded `server.max_request_body` and was not read; answer 413.
-    var bodyTooLarge: Bool
+    /// Why the body was not kept, if it was not: over `server.max_request_body` (413) or over
+    /// `server.max_buffered_bytes` (503). A route that reads the body answers with it.
+    var bodyRefusal: ProxyError?
 
-    init(head: HTTPRequestHead, body: ByteBuffer, bodyTooLarge: Bool = false) {
-        self.bodyTooLarge = bodyTooLarge
+    init(head: HTTPRequestHead, body: ByteBuffer, bodyRefusal: ProxyError? = nil) {
+        self.bodyRefusal = bodyRefusal
         self.method = head.method
         let uri = head.uri
         if let mark = uri.firstIndex(of: "?") {

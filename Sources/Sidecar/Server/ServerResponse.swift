@@ -19,12 +19,16 @@ struct ServerResponse: Sendable {
     }
 
     var status: HTTPResponseStatus
-    var headers: HTTPHeaders
+    /// Every value escaped by ``NIOHTTP1/HTTPHeaders/escapedForSending()``.
+    let headers: HTTPHeaders
     var body: Body
+    /// Released once the answer has been written (or the connection closed): the request's
+    /// share of `server.max_buffered_bytes`, which covers the bytes waiting to be sent.
+    var holding: CapacityClaim?
 
     init(status: HTTPResponseStatus, headers: HTTPHeaders = HTTPHeaders(), body: Body) {
         self.status = status
-        self.headers = headers
+        self.headers = headers.escapedForSending()
         self.body = body
     }
 

@@ -45,6 +45,7 @@ struct SidecarApplication {
             HealthChecker(store: store, logger: self.logger, audit: audit),
             ConfigurationWatcher(
                 path: self.configurationPath,
+                listen: self.configuration.listen,
                 store: store,
                 network: network,
                 metrics: context.metrics,
@@ -55,7 +56,7 @@ struct SidecarApplication {
         if let address = self.configuration.metricsListen {
             services.append(self.operationsServer(address, routes: router.operations))
         }
-        services.append(self.mainServer(router: router, store: store, lifecycle: context.lifecycle))
+        services.append(self.mainServer(router: router, store: store, context: context))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: self.logger)
         )
@@ -80,14 +81,15 @@ struct SidecarApplication {
         let statistics = UsageStatistics()
         guard case .file(let path) = self.configuration.usage.sink, let size = FileIdentity(path: path)?.size else { return statistics }
         let logger = self.logger
+        let configuration = self.configuration
         Task {
-            let lines = statistics.rebuild(fromFile: path, upTo: size)
+            let lines = statistics.rebuild(fromFile: path, upTo: size, configuration: configuration)
             logger.info("usage statistics rebuilt from the usage file", metadata: ["path": "\(path)", "lines": "\(lines ?? 0)"])
         }
         return statistics
     }
 
-    private func mainServer(router: SidecarRouter, store: RuntimeStore, lifecycle: ServerLifecycle) -> HTTPServer {
+    private func mainServer(router: SidecarRouter, store: RuntimeStore, context: ProxyContext) -> HTTPServer {
         let listen = self.configuration.listen
         let logger = self.logger
         return HTTPServer(
@@ -96,9 +98,11 @@ struct SidecarApplication {
                 port: listen.port,
                 idleTimeout: TimeAmount(self.configuration.server.idleTimeout),
                 maximumBodyBytes: { store.current.configuration.server.maxRequestBodyBytes },
+                requestBudget: { context.bufferBudget(snapshot: store.current) },
+                maximumConnections: { store.current.configuration.server.maxConnections },
                 requestReadTimeout: TimeAmount(self.configuration.server.requestReadTimeout),
                 drain: { (store.current.configuration.server.shutdownDelay, store.current.configuration.server.drainTimeout) },
-                lifecycle: lifecycle
+                lifecycle: context.lifecycle
             ),
             logger: self.logger,
             onListening: { address in

@@ -28,7 +28,19 @@ struct SidecarRouter: Sendable {
         self.usage = UsageRoutes(statistics: context.statistics)
     }
 
+    /// Normalises the path (see ``RequestPath``) — a path refused there is answered in the OpenAI
+    /// envelope and never reaches a route — then routes on the normal form.
     func respond(to request: ServerRequest) async -> ServerResponse {
+        var request = request
+        do {
+            request.path = try RequestPath.normalized(request.path, query: request.query)
+        } catch {
+            return .json(error.openAIBody.json, status: HTTPResponseStatus(statusCode: error.status))
+        }
+        return await self.route(request)
+    }
+
+    private func route(_ request: ServerRequest) async -> ServerResponse {
         if let answer = self.operations.respond(to: request) { return answer }
         return switch (request.method, request.path) {
         case (.POST, "/v1/chat/completions"): await self.chat.respond(to: request, api: .openAI)
@@ -36,10 +48,10 @@ struct SidecarRouter: Sendable {
         case (.POST, "/v1/embeddings"): await self.embeddings.respond(to: request)
         case (.GET, "/v1/models"): self.authenticated(request) { self.models.openAIList(for: $0) }
         case (.GET, let path) where path.hasPrefix("/v1/models/"):
-            self.authenticated(request) { self.models.openAIModel(id: String(path.dropFirst("/v1/models/".count)), for: $0) }
+            self.authenticated(request) { self.models.openAIModel(id: RequestPath.decoded(String(path.dropFirst("/v1/models/".count))), for: $0) }
         case (.GET, "/api/v1/models"): self.authenticated(request) { self.models.serviceList(for: $0) }
-        case (.GET, "/api/v1/usage/stats"): self.authenticated(request) { _ in self.usage.respond(to: request, report: .stats) }
-        case (.GET, "/api/v1/usage/costs"): self.authenticated(request) { _ in self.usage.respond(to: request, report: .costs) }
+        case (.GET, "/api/v1/usage/stats"): self.authenticated(request) { self.usage.respond(to: request, report: .stats, for: $0) }
+        case (.GET, "/api/v1/usage/costs"): self.authenticated(request) { self.usage.respond(to: request, report: .costs, for: $0) }
         // Everything else under /v1 — also other methods on the paths above, such as listing
         // stored completions (GET /v1/chat/completions) or deleting a fine-tuned model.
         case (_, let path) where path.hasPrefix("/v1/"): await self.passthrough.respond(to: request)

@@ -11,6 +11,9 @@ import Translate
 /// The original service's usage API: `GET /api/v1/usage/stats` and `GET /api/v1/usage/costs`,
 /// each with `?window=1h|24h|all` (default `all`: since start-up, plus what was rebuilt from the
 /// usage file) and optionally `&group_by=model|provider|task_type|client` (default: all four).
+///
+/// A configured client sees only its own requests (`"scope": "own"`) unless it has
+/// `read_all_usage: true`; the anonymous caller (no `clients:`) sees everything (`"scope": "all"`).
 struct UsageRoutes: Sendable {
     let statistics: UsageStatistics
 
@@ -23,19 +26,21 @@ struct UsageRoutes: Sendable {
         ("model", { $0.model }), ("provider", { $0.provider }), ("task_type", { $0.taskType }), ("client", { $0.client }),
     ]
 
-    func respond(to request: ServerRequest, report: Report) -> ServerResponse {
+    func respond(to request: ServerRequest, report: Report, for client: ClientIdentity) -> ServerResponse {
         let parameters = Self.parameters(request.query)
         guard let window = UsageStatistics.Window(rawValue: parameters["window"] ?? "all") else {
             return Self.invalid("window must be one of 1h, 24h, all", param: "window")
         }
         let groupings = Self.groupings.filter { parameters["group_by"] == nil || $0.name == parameters["group_by"] }
         guard !groupings.isEmpty else { return Self.invalid("group_by must be one of model, provider, task_type, client", param: "group_by") }
-        let (since, groups) = self.statistics.totals(over: window)
+        var (since, groups) = self.statistics.totals(over: window)
+        if !client.readsAllUsage { groups = groups.filter { $0.key.client == client.name } }
         var total = UsageTotals()
         for totals in groups.values { total.merge(totals) }
         var body: JSONObject = [
             "object": .string(report == .stats ? "usage.stats" : "usage.costs"),
             "window": .string(window.rawValue),
+            "scope": .string(client.readsAllUsage ? "all" : "own"),
             "since": .string(UsageRecord.timestamp(seconds: since)),
             "total": .object(Self.render(total, report)),
         ]

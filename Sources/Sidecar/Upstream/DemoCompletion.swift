@@ -8,15 +8,17 @@
 import FoundationEssentials
 import Translate
 
-/// The demo model's answer to one chat request, as an OpenAI response or stream.
+/// The demo model's answer to one chat request, as an OpenAI response or stream: `choices`
+/// identical choices (the request's `n`).
 struct DemoCompletion {
     let id: String
     let model: String
     let created = Int(Date().timeIntervalSince1970)
     let words: [String]
+    let choices: Int
     let usage: Usage
 
-    init(request: ChatRequest) {
+    init(request: ChatRequest, choices: Int = 1) {
         let said = request.messages.last { $0.role == .user }?.content.text ?? ""
         let reply =
             "Hello from the LLM Sidecar demo model (offline, no provider key needed). You said: \(said.isEmpty ? "nothing" : said)"
@@ -34,18 +36,24 @@ struct DemoCompletion {
         }
         if !current.isEmpty { words.append(current) }
         self.words = words
-        self.usage = Usage(inputTokens: TokenEstimator.estimatePromptTokens(request), outputTokens: TextTally(reply).estimatedTokens)
+        self.choices = choices
+        self.usage = Usage(
+            inputTokens: TokenEstimator.estimatePromptTokens(request),
+            outputTokens: TextTally(reply).estimatedTokens * choices
+        )
     }
 
     var response: JSONObject {
         [
             "id": .string(self.id), "object": "chat.completion", "created": .int(self.created), "model": .string(self.model),
-            "choices": [
-                [
-                    "index": 0, "message": ["role": "assistant", "content": .string(self.words.joined()), "refusal": nil],
-                    "logprobs": nil, "finish_reason": "stop",
-                ]
-            ],
+            "choices": .array(
+                (0..<self.choices).map { index in
+                    [
+                        "index": .int(index), "message": ["role": "assistant", "content": .string(self.words.joined()), "refusal": nil],
+                        "logprobs": nil, "finish_reason": "stop",
+                    ]
+                }
+            ),
             "usage": .object(self.usage.openAIJSON),
         ]
     }
@@ -56,7 +64,10 @@ struct DemoCompletion {
         deltas += self.words.map { (["content": .string($0)], nil) }
         deltas.append(([:], "stop"))
         var events = deltas.map { delta, finishReason in
-            self.event(choices: [["index": 0, "delta": .object(delta), "logprobs": nil, "finish_reason": finishReason]], usage: nil)
+            self.event(
+                choices: (0..<self.choices).map { ["index": .int($0), "delta": .object(delta), "logprobs": nil, "finish_reason": finishReason] },
+                usage: nil
+            )
         }
         if includeUsage { events.append(self.event(choices: [], usage: .object(self.usage.openAIJSON))) }
         events.append(SSEEncoder.doneEvent)

@@ -14,10 +14,13 @@ import Translate
 /// dialect, stream translation, usage line and all.
 ///
 /// It answers chat requests by echoing the last user message, word by word when streaming
-/// (``wordDelay`` apart), with usage from the sidecar's own estimator; and embeddings requests
-/// with deterministic unit vectors derived from the text.
+/// (``wordDelay`` apart), with usage from the sidecar's own estimator — `n` identical choices
+/// (1 to ``maximumChoices``, 8; beyond, a 400 naming `n`, as OpenAI answers) —, and embeddings
+/// requests with deterministic unit vectors derived from the text.
 struct DemoUpstreamClient: UpstreamClient {
     static let modelDescription = "Built-in demo model: answers offline by echoing your message. Not a real LLM."
+    /// The most choices (`n`) the demo model answers with (8).
+    static let maximumChoices = 8
 
     var wordDelay: Duration
 
@@ -31,7 +34,11 @@ struct DemoUpstreamClient: UpstreamClient {
         guard let chat = try? ChatRequest(object: body) else {
             return Self.error(status: 400, message: "The demo model received an invalid chat request.")
         }
-        let completion = DemoCompletion(request: chat)
+        let n = JSONValue.object(body)["n"] ?? .null
+        guard n == .null || (n.intValue.map { (1...Self.maximumChoices).contains($0) } ?? false) else {
+            return Self.error(status: 400, message: "'n' must be an integer from 1 to \(Self.maximumChoices) for the demo model.", param: "n")
+        }
+        let completion = DemoCompletion(request: chat, choices: n.intValue ?? 1)
         guard chat.stream else { return Self.json(completion.response) }
         let events = completion.streamEvents(includeUsage: JSONValue.object(body)["stream_options"]?["include_usage"]?.boolValue ?? false)
         let head = UpstreamResponseHead(status: 200, headers: [HTTPHeader("Content-Type", "text/event-stream")])
@@ -43,8 +50,8 @@ struct DemoUpstreamClient: UpstreamClient {
         return UpstreamResponse(head: head, body: UpstreamBody(PreparedBody(pieces: [object.serialized()], delay: .zero)))
     }
 
-    private static func error(status: Int, message: String) -> UpstreamResponse {
-        let body = OpenAIErrorBody(message: message, type: "invalid_request_error").json.serialized()
+    private static func error(status: Int, message: String, param: String? = nil) -> UpstreamResponse {
+        let body = OpenAIErrorBody(message: message, type: "invalid_request_error", param: param).json.serialized()
         let head = UpstreamResponseHead(status: status, headers: [HTTPHeader("Content-Type", "application/json")])
         return UpstreamResponse(head: head, body: UpstreamBody(PreparedBody(pieces: [body], delay: .zero)))
     }

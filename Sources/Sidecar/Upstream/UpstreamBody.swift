@@ -32,11 +32,18 @@ final class UpstreamBody: Sendable {
         try await self.source.next()
     }
 
-    /// Reads the whole body.
-    /// - Throws: ``ProxyError/Code/upstreamResponseTooLarge`` past `maximumBytes` (and cancels the transfer).
-    func collect(upTo maximumBytes: Int) async throws(ProxyError) -> [UInt8] {
+    /// Reads the whole body, reserving each piece in `budget` (when given) before keeping it.
+    /// - Throws: ``ProxyError/Code/upstreamResponseTooLarge`` past `maximumBytes`, and
+    ///   ``ProxyError/Code/bufferBudgetExhausted`` when the budget is spent (both cancel the transfer).
+    func collect(upTo maximumBytes: Int, budget: BufferBudget? = nil) async throws(ProxyError) -> [UInt8] {
         var body: [UInt8] = []
         while let piece = try await self.next() {
+            do {
+                try budget?.reserve(piece.count)
+            } catch {
+                self.cancel()
+                throw error
+            }
             if body.isEmpty {
                 body = piece
             } else {

@@ -25,6 +25,8 @@ struct UsageRecord: Sendable {
         case streamError = "stream_error"
         /// The client disconnected before the answer was complete.
         case clientDisconnected = "client_disconnected"
+        /// Every candidate's circuit breaker was open: the sidecar failed fast (503 `circuit_open`).
+        case circuitOpen = "circuit_open"
     }
 
     /// Where the token numbers come from.
@@ -78,12 +80,15 @@ struct UsageRecord: Sendable {
         self.operation = operation
     }
 
-    /// Records the first candidate of a request nobody served, so its failure is counted
-    /// against the model the client wanted.
-    mutating func noteUnserved(_ step: RoutePlan.Step) {
+    /// Records the candidate of a request nobody served — the first one when all failed, so
+    /// the failure is counted against the model the client wanted; the one being tried when
+    /// the request ended early — on `deployment`, else on the candidate's first deployment.
+    mutating func noteUnserved(_ step: RoutePlan.Step, on deployment: DeploymentChoice? = nil) {
         self.model = step.model.name
         self.modelEntry = step.model.entry.name
-        self.provider = step.deployments.first?.provider.name
+        guard let deployment = deployment ?? step.deployments.first else { return }
+        self.provider = deployment.provider.name
+        self.upstreamModel = step.model.target(on: deployment.configuration).model
     }
 
     /// Records which model, provider and deployment serve the request, and why.

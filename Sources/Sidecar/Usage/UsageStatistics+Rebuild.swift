@@ -9,12 +9,12 @@ import Translate
 
 extension UsageStatistics {
     /// Adds every usage line in the first `size` bytes of a usage file — what earlier runs
-    /// wrote (lines that are not usage lines are skipped). Returns the number of lines added;
-    /// `nil` when the file cannot be read.
-    func rebuild(fromFile path: String, upTo size: Int64) -> Int? {
+    /// wrote (lines that are not usage lines are skipped), labelled by what `configuration`
+    /// names. Returns the number of lines added; `nil` when the file cannot be read.
+    func rebuild(fromFile path: String, upTo size: Int64, configuration: SidecarConfiguration) -> Int? {
         var added = 0
         let opened = FileReader.forEachLine(path, upTo: size) { line in
-            guard let (group, entry, time) = Self.decodeLine(line) else { return }
+            guard let (group, entry, time) = Self.decodeLine(line, configuration: configuration) else { return }
             self.add(entry, to: group, at: time)
             added += 1
         }
@@ -22,15 +22,16 @@ extension UsageStatistics {
     }
 
     /// One usage line's group, contribution and time.
-    static func decodeLine(_ line: ArraySlice<UInt8>) -> (Group, UsageTotals.Entry, Int64)? {
+    static func decodeLine(_ line: ArraySlice<UInt8>, configuration: SidecarConfiguration) -> (Group, UsageTotals.Entry, Int64)? {
         guard let object = try? JSONValue.parse(Array(line)), object["kind"] == "usage",
             let time = object["timestamp"]?.stringValue.flatMap({ CalendarDay.unixSeconds(ofTimestamp: $0) })
         else { return nil }
         let group = Group(
-            model: object["model"]?.stringValue ?? "none",
-            provider: object["gen_ai.provider.name"]?.stringValue ?? "none",
-            taskType: object["task_type"]?.stringValue ?? "none",
-            client: object["client"]?.stringValue ?? "default"
+            model: object["model"]?.stringValue,
+            provider: object["gen_ai.provider.name"]?.stringValue,
+            taskType: object["task_type"]?.stringValue,
+            client: object["client"]?.stringValue ?? ClientIdentity.anonymous,
+            configuration: configuration
         )
         var usage: Usage?
         if let input = object["gen_ai.usage.input_tokens"]?.intValue, let output = object["gen_ai.usage.output_tokens"]?.intValue {

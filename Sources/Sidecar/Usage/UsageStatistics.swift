@@ -15,13 +15,45 @@ import Synchronization
 /// Totals are kept per combination of the four, once for all time and once per 10-minute slot
 /// for the last 24 hours, so the `1h` and `24h` windows are exact to a slot. Fed from the usage
 /// records, one lock per request.
+///
+/// Memory is bounded whatever clients send: a label counts under its own name only when the
+/// configuration names it — the model entry that served (a pattern such as `gpt-*`, not each
+/// name it matched), a provider, a route's task type or `default`, a client or `default` —
+/// and under `_other` (as in the metrics) otherwise; `none` when the request had none. As a
+/// second line of defence each table (all time, and each slot) holds at most
+/// ``maximumGroups`` (1,000) combinations, later ones counting under `_other` in every label.
 final class UsageStatistics: Sendable {
     struct Group: Hashable, Sendable {
         var model: String
         var provider: String
         var taskType: String
         var client: String
+
+        /// What every label outside the configuration counts under.
+        static let other = "_other"
+        /// The group of combinations past ``UsageStatistics/maximumGroups``.
+        static let overflow = Group(model: Self.other, provider: Self.other, taskType: Self.other, client: Self.other)
+
+        /// A request's group, each label kept only when `configuration` names it; `model` is
+        /// the model entry (exact name or pattern) or a name to resolve to one.
+        init(model: String?, provider: String?, taskType: String?, client: String, configuration: SidecarConfiguration) {
+            self.model = model.map { configuration.models.resolve($0)?.entry.name ?? Self.other } ?? "none"
+            self.provider = provider.map { configuration.providers[$0] != nil ? $0 : Self.other } ?? "none"
+            self.taskType = taskType.map { configuration.routes[$0] != nil || $0 == "default" ? $0 : Self.other } ?? "none"
+            let known = client == ClientIdentity.anonymous || configuration.clients.contains { $0.name == client }
+            self.client = known ? client : Self.other
+        }
+
+        init(model: String, provider: String, taskType: String, client: String) {
+            self.model = model
+            self.provider = provider
+            self.taskType = taskType
+            self.client = client
+        }
     }
+
+    /// The most groups one table (all time, or one 10-minute slot) holds.
+    static let maximumGroups = 1_000
 
     enum Window: String, Sendable, CaseIterable {
         case lastHour = "1h"
@@ -54,12 +86,14 @@ final class UsageStatistics: Sendable {
         self.state = Mutex(State(since: now))
     }
 
-    func observe(_ record: UsageRecord) {
+    /// Adds a finished request, labelled by what `configuration` (the current one) names.
+    func observe(_ record: UsageRecord, configuration: SidecarConfiguration) {
         let group = Group(
-            model: record.model ?? "none",
-            provider: record.provider ?? "none",
-            taskType: record.taskType ?? "none",
-            client: record.client
+            model: record.modelEntry,
+            provider: record.provider,
+            taskType: record.taskType,
+            client: record.client,
+            configuration: configuration
         )
         let entry = UsageTotals.Entry(
             failed: record.outcome != .success,
@@ -76,7 +110,7 @@ final class UsageStatistics: Sendable {
         let slot = time / Self.slotSeconds
         self.state.withLock { state in
             state.since = min(state.since, time)
-            state.all[group, default: UsageTotals()].add(entry)
+            state.all[Self.bounded(group, in: state.all), default: UsageTotals()].add(entry)
             let current = QuotaBook.now() / Self.slotSeconds
             let oldest = current - (Window.lastDay.slots ?? 0) + 1
             if state.prunedAt != current {
@@ -84,8 +118,13 @@ final class UsageStatistics: Sendable {
                 state.prunedAt = current
             }
             guard slot >= oldest else { return }
-            state.slots[slot, default: [:]][group, default: UsageTotals()].add(entry)
+            let bounded = Self.bounded(group, in: state.slots[slot] ?? [:])
+            state.slots[slot, default: [:]][bounded, default: UsageTotals()].add(entry)
         }
+    }
+
+    private static func bounded(_ group: Group, in table: [Group: UsageTotals]) -> Group {
+        table.count < Self.maximumGroups || table[group] != nil ? group : .overflow
     }
 
     /// The totals per group over `window`, and the Unix time the window starts.

@@ -13,7 +13,8 @@ import Glibc
 
 /// Sums over a set of requests: counts, tokens, cost per currency and a latency histogram. The
 /// statistics API adds requests as they end; `usage report` adds usage lines (and leaves the
-/// histogram empty).
+/// histogram empty). Token sums saturate at `Int.max` instead of trapping, so an absurd count
+/// from a provider or an edited usage file cannot stop the process.
 struct UsageTotals: Sendable, Hashable {
     var requests = 0
     var errors = 0
@@ -41,10 +42,10 @@ struct UsageTotals: Sendable, Hashable {
         self.requests += 1
         if entry.failed { self.errors += 1 }
         if let usage = entry.usage {
-            self.inputTokens += usage.inputTokens
-            self.outputTokens += usage.outputTokens
-            self.cachedInputTokens += usage.cachedInputTokens
-            self.reasoningTokens += usage.reasoningTokens
+            Self.add(usage.inputTokens, to: &self.inputTokens)
+            Self.add(usage.outputTokens, to: &self.outputTokens)
+            Self.add(usage.cachedInputTokens, to: &self.cachedInputTokens)
+            Self.add(usage.reasoningTokens, to: &self.reasoningTokens)
         }
         if let cost = entry.cost, let currency = entry.currency {
             self.costs[currency] = (self.costs[currency] ?? Money(picos: 0)) + cost
@@ -55,28 +56,37 @@ struct UsageTotals: Sendable, Hashable {
     }
 
     mutating func merge(_ other: UsageTotals) {
-        self.requests += other.requests
-        self.errors += other.errors
-        self.inputTokens += other.inputTokens
-        self.outputTokens += other.outputTokens
-        self.cachedInputTokens += other.cachedInputTokens
-        self.reasoningTokens += other.reasoningTokens
+        Self.add(other.requests, to: &self.requests)
+        Self.add(other.errors, to: &self.errors)
+        Self.add(other.inputTokens, to: &self.inputTokens)
+        Self.add(other.outputTokens, to: &self.outputTokens)
+        Self.add(other.cachedInputTokens, to: &self.cachedInputTokens)
+        Self.add(other.reasoningTokens, to: &self.reasoningTokens)
         for (currency, cost) in other.costs { self.costs[currency] = (self.costs[currency] ?? Money(picos: 0)) + cost }
         self.unpriced += other.unpriced
         self.latency.merge(other.latency)
     }
+
+    /// `sum + amount`, saturating at `Int.min` and `Int.max`.
+    private static func add(_ amount: Int, to sum: inout Int) {
+        let (result, overflow) = sum.addingReportingOverflow(amount)
+        sum = overflow ? (amount > 0 ? .max : .min) : result
+    }
 }
 
-/// Latencies in logarithmic buckets, eight per doubling from 1 ms: a percentile read back is
-/// the upper bound of its bucket, at most 9 % above the true value. Sparse, so a group that saw
-/// a few distinct latencies costs a few entries.
+/// Latencies in logarithmic buckets, eight per doubling from 1 ms to 2^40 ms (35 years; longer,
+/// infinite and NaN latencies from an edited usage file land in the first or last bucket): a
+/// percentile read back is the upper bound of its bucket, at most 9 % above the true value.
+/// Sparse, so a group that saw a few distinct latencies costs a few entries (321 at most).
 struct LatencyHistogram: Sendable, Hashable {
     static let bucketsPerDoubling = 8.0
+    static let largestMilliseconds = 0x1p40
     private(set) var counts: [Int: Int] = [:]
     private(set) var count = 0
 
     mutating func record(milliseconds: Double) {
-        let bucket = milliseconds <= 1 ? 0 : Int((Self.bucketsPerDoubling * log2(milliseconds)).rounded(.up))
+        let bounded = min(milliseconds, Self.largestMilliseconds)
+        let bucket = bounded > 1 ? Int((Self.bucketsPerDoubling * log2(bounded)).rounded(.up)) : 0
         self.counts[bucket, default: 0] += 1
         self.count += 1
     }

@@ -113,6 +113,12 @@ enum GeminiSchema {
         let ordersProperties: Bool
         /// Schemas left to convert before `$ref` expansion is judged too large.
         var budget = 5000
+        /// Schemas being converted inside each other. `$ref` expansion can nest far deeper than
+        /// the parsed request (a chain of definitions), so past ``maximumDepth`` (64, which keeps
+        /// the output within the 128 levels of JSON the sidecar accepts) the schema is judged
+        /// inexpressible and sent as written, instead of recursing until the stack overflows.
+        var depth = 0
+        static let maximumDepth = 64
 
         init(root: JSONValue, ordersProperties: Bool) {
             self.root = root
@@ -124,7 +130,9 @@ enum GeminiSchema {
         /// object even when untyped and may have no properties.
         mutating func convert(_ value: JSONValue, path: String, references: [String], isRoot: Bool = false) throws(Failure) -> JSONObject {
             self.budget -= 1
-            guard self.budget >= 0 else { throw .inexpressible }
+            guard self.budget >= 0, self.depth < Self.maximumDepth else { throw .inexpressible }
+            self.depth += 1
+            defer { self.depth -= 1 }
             guard case .object(var schema) = value else {
                 if case .bool = value { throw .inexpressible }
                 throw .invalid(param: path, "'\(path)' must be a JSON Schema object, not \(value.typeName).")

@@ -36,13 +36,24 @@ extension JSONValue {
         }
     }
 
-    /// Appends `string` as a quoted JSON string, escaping `"`, `\` and control characters.
+    /// Appends `string` as a quoted JSON string, escaping `"`, `\`, control characters and
+    /// the line and paragraph separators U+2028 and U+2029 — valid raw in JSON, but line breaks
+    /// to JavaScript and to line splitters such as Python's `str.splitlines`, so a value holding
+    /// one cannot break a JSON line (usage, audit and log lines) in two.
     static func writeString(_ string: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         var string = string
         string.withUTF8 { utf8 in
             var runStart = 0
-            for (position, byte) in utf8.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            for (position, byte) in utf8.enumerated()
+            where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == 0xE2 {
+                if byte == 0xE2 {  // U+2028 and U+2029 are E2 80 A8 and E2 80 A9
+                    guard position + 2 < utf8.count, utf8[position + 1] == 0x80, utf8[position + 2] & 0xFE == 0xA8 else { continue }
+                    output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<position]))
+                    output.append(contentsOf: (utf8[position + 2] == 0xA8 ? "\\u2028" : "\\u2029").utf8)
+                    runStart = position + 3
+                    continue
+                }
                 output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<position]))
                 Self.writeEscape(for: byte, to: &output)
                 runStart = position + 1

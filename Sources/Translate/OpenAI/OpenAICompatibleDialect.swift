@@ -41,9 +41,7 @@ public struct OpenAICompatibleDialect: Dialect {
 
     public func decodeResponse(_ body: [UInt8], for request: ChatRequest, context: ResponseContext) throws(TranslationError) -> ChatResponse {
         let object = try Self.parseObject(body, what: "chat completion")
-        guard object["choices"] != nil else {
-            throw .malformed("The provider's chat completion has no 'choices'.")
-        }
+        try Self.requireList("choices", in: object, what: "chat completion")
         return ChatResponse(openAI: object, originalBytes: body)
     }
 
@@ -64,10 +62,21 @@ public struct OpenAICompatibleDialect: Dialect {
 
     public func decodeEmbeddingsResponse(_ body: [UInt8], for request: EmbeddingsRequest) throws(TranslationError) -> EmbeddingsResponse {
         let object = try Self.parseObject(body, what: "embeddings answer")
-        guard object["data"] != nil else {
-            throw .malformed("The provider's embeddings answer has no 'data'.")
-        }
+        try Self.requireList("data", in: object, what: "embeddings answer")
         return EmbeddingsResponse(openAI: object, originalBytes: body)
+    }
+
+    /// A successful answer must hold a non-empty array of objects under `field` (`choices`,
+    /// `data`): `null`, a missing field, another type or `[]` — or an error object in a 200
+    /// answer — is a malformed answer (502), never passed on as a success.
+    static func requireList(_ field: String, in object: JSONObject, what: String) throws(TranslationError) {
+        if let error = object["error"], error.objectValue != nil {
+            let message = error["message"]?.stringValue.map { ": " + String($0.prefix(200)) } ?? "."
+            throw .malformed("The provider answered HTTP 200 with an error instead of a \(what)\(message)")
+        }
+        guard let items = object[field]?.arrayValue, !items.isEmpty, items.allSatisfy({ $0.objectValue != nil }) else {
+            throw .malformed("The provider's \(what) has no '\(field)' list (null, missing, empty or not an array of objects).")
+        }
     }
 
     static func jsonHeaders(streaming: Bool) -> [HTTPHeader] {

@@ -20,8 +20,12 @@ struct OpenAIStreamTranslator: StreamTranslator {
         guard let object = (try? JSONValue.parse(event.data))?.objectValue else {
             throw TranslationError(.streamProtocolViolation, "The provider sent a stream event that is not a JSON object.")
         }
-        if let error = object["error"], object["choices"] == nil {
+        // An error object is a failure whatever else the event holds (`"choices": null` too).
+        if let error = object["error"], error.objectValue != nil {
             return [.failure(OpenAICompatibleDialect.failure(fromErrorObject: error, status: nil))]
+        }
+        if let choices = object["choices"], choices != .null, choices.arrayValue == nil {
+            throw TranslationError(.streamProtocolViolation, "The provider sent a stream chunk whose 'choices' is not an array.")
         }
         if !self.sawFinishReason {
             self.sawFinishReason = (object["choices"]?.arrayValue ?? []).contains { $0["finish_reason"]?.stringValue != nil }

@@ -30,6 +30,7 @@ class Behaviour:
     usage: dict[str, int] = field(default_factory=dict)
     reply: str | None = None
     stream_error: dict[str, str] | None = None
+    stream_tail: list[str] | None = None
 
     @property
     def has_body(self) -> bool:
@@ -76,6 +77,9 @@ class Behaviour:
                                          or not all(isinstance(v, str) for v in stream_error.values())
                                          or set(stream_error) - {"type", "message"}):
             raise ValueError('stream_error must be {"type": str, "message": str}')
+        tail = values.get("stream_tail")
+        if tail is not None and (not isinstance(tail, list) or not all(isinstance(piece, str) for piece in tail)):
+            raise ValueError("stream_tail must be a list of strings")
         return cls(**values)
 
 

@@ -6,6 +6,7 @@ usage shape and where usage appears in a stream (protocol README §1, §4, §5a)
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import random
@@ -136,6 +137,7 @@ class OpenAIFamily(Provider):
         if self.flavour == "dashscope":
             return routes
         return routes + [
+            Route("POST", p + "/debug/echo", self.debug_echo),
             Route("GET", p + "/models", self.list_models, consumes_behaviour=False),
             Route("GET", p + "/models/{model}", self.retrieve_model, consumes_behaviour=False),
             Route("DELETE", p + "/models/{model}", self.delete_model, consumes_behaviour=False),
@@ -392,6 +394,21 @@ class OpenAIFamily(Provider):
             result["id"] = str(uuid.uuid4())
         return await wire.send_body(call.request, call.behaviour, status=200, body=self._encode(result),
                                     content_type="application/json")
+
+    # -- debug echo -------------------------------------------------------------
+
+    async def debug_echo(self, call: Call) -> web.StreamResponse:
+        """A debug endpoint that echoes the request's headers, as some providers' debug fields
+        do, written 5 bytes per chunk so an echoed key is split across network reads."""
+        body = json.dumps({"object": "debug.echo", "headers": dict(call.request.headers)}).encode()
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(call.request)
+        for start in range(0, len(body), 5):
+            await response.write(body[start:start + 5])
+            await asyncio.sleep(0.001)
+        await response.write_eof()
+        return response
 
     # -- models ---------------------------------------------------------------
 

@@ -69,6 +69,8 @@ async def send_stream(request: web.Request, behaviour: Behaviour, frames: list[b
     frames = list(frames)
     if behaviour.stream_error is not None:
         frames = frames[:1] + [framing.error(behaviour.stream_error.get("type"), behaviour.stream_error.get("message"))]
+    if behaviour.stream_tail is not None:
+        frames = frames[:1] + [piece.encode() for piece in behaviour.stream_tail]
     if behaviour.garbage:
         frames.insert(1, framing.garbage)
     response = web.StreamResponse(status=200, headers={

@@ -5,10 +5,13 @@
 //
 //===----------------------------------------------------------------------===//
 
-/// Why a document is not YAML the sidecar reads, and on which line (1-based).
+/// Why a document is not YAML the sidecar reads, on which line (1-based) and under which field.
 struct YAMLError: Error, Sendable, Hashable, CustomStringConvertible {
     var line: Int
     var message: String
+    /// The dotted path of the entry being read (`providers.deepseek.headers`, `routes[0]`);
+    /// empty at the top level.
+    var field = ""
 
-    var description: String { "line \(self.line): \(self.message)" }
+    var description: String { self.field.isEmpty ? "line \(self.line): \(self.message)" : "line \(self.line): \(self.field): \(self.message)" }
 }

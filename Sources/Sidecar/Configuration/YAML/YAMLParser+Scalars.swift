@@ -29,7 +29,7 @@ extension YAMLParser {
             }
             return YAMLNode(kind: .scalar(String(text), quoted: false), line: line)
         }
-        guard let (value, end) = try Self.quoted(text, line: line), text[end...].allSatisfy({ $0 == " " }) else {
+        guard let (value, end) = try Self.quoted(text, line: line), text[end...].allSatisfy(Self.isBlank) else {
             throw YAMLError(line: line, message: "unterminated or malformed quoted string (multi-line quoted strings are not supported)")
         }
         return YAMLNode(kind: .scalar(value, quoted: true), line: line)
@@ -128,26 +128,26 @@ extension YAMLParser {
     static func splitKey(_ content: Substring) -> (Substring, Substring)? {
         if content.first == "\"" || content.first == "'" {
             guard let (_, end) = try? Self.quoted(content, line: 0) else { return nil }
-            let rest = content[end...].drop { $0 == " " }
-            guard rest.first == ":", rest.count == 1 || rest.dropFirst().first == " " else { return nil }
-            return (content[..<end], rest.dropFirst().drop { $0 == " " })
+            let rest = content[end...].drop(while: Self.isBlank)
+            guard rest.first == ":", rest.count == 1 || rest.dropFirst().first.map(Self.isBlank) == true else { return nil }
+            return (content[..<end], rest.dropFirst().drop(while: Self.isBlank))
         }
         guard content.first != "{", content.first != "[" else { return nil }
         var index = content.startIndex
         while let colon = content[index...].firstIndex(of: ":") {
             let after = content.index(after: colon)
-            if after == content.endIndex || content[after] == " " {
+            if after == content.endIndex || Self.isBlank(content[after]) {
                 var key = content[..<colon]
-                while key.last == " " { key.removeLast() }
-                return (key, content[after...].drop { $0 == " " })
+                while key.last.map(Self.isBlank) == true { key.removeLast() }
+                return (key, content[after...].drop(while: Self.isBlank))
             }
             index = after
         }
         return nil
     }
 
-    /// The line without its comment (a `#` at the start or after a blank, outside quotes) and
-    /// without trailing blanks.
+    /// The line without its comment (a `#` at the start or after a space or tab, outside quotes)
+    /// and without trailing blanks.
     static func stripComment(_ line: Substring) -> Substring {
         var quote: Character?
         var previous: Character = " "
@@ -160,9 +160,9 @@ extension YAMLParser {
                 } else if character == open {
                     quote = nil
                 }
-            } else if character == "#", previous == " " {
+            } else if character == "#", Self.isBlank(previous) {
                 return Self.trimTrailingBlanks(line[..<index])
-            } else if character == "\"" || character == "'", " :-[{,".contains(previous) {
+            } else if character == "\"" || character == "'", " \t:-[{,".contains(previous) {
                 quote = character
             }
             previous = character
@@ -173,7 +173,7 @@ extension YAMLParser {
 
     private static func trimTrailingBlanks(_ text: Substring) -> Substring {
         var text = text
-        while let last = text.last, last == " " || last == "\t" { text.removeLast() }
+        while let last = text.last, Self.isBlank(last) { text.removeLast() }
         return text
     }
 }

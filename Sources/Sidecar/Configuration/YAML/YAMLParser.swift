@@ -12,6 +12,10 @@
 /// Anchors, aliases, tags, directives and multi-document streams are refused with an error
 /// naming the line instead of being misread. (A small parser of our own keeps the sidecar free of
 /// Foundation, which a general YAML library would load at a cost of about 7 MB of memory.)
+///
+/// Lines end in LF or CRLF; a `#` after a space or a tab starts a comment. Collections nest at
+/// most ``maximumDepth`` (64) levels, block and flow together — a configuration needs about 6 — so
+/// a hostile or broken file is an error naming its line and field, never a stack overflow.
 struct YAMLParser {
     /// One physical line: its number, indentation, and content without comment or trailing blanks.
     struct Line {
@@ -21,25 +25,57 @@ struct YAMLParser {
         var raw: Substring
     }
 
+    /// The deepest nesting of mappings and sequences (block and flow together) accepted.
+    static let maximumDepth = 64
+
     var lines: [Line] = []
     var index = 0
+    /// Collections open around the current line.
+    var depth = 0
+    /// Keys and `[index]`es leading to the current line, for error messages.
+    var path: [String] = []
 
     /// The document's root node, or `nil` for an empty document.
     static func parse(_ text: String) throws(YAMLError) -> YAMLNode? {
         var parser = YAMLParser()
-        try parser.split(text)
-        guard let first = parser.nextContentLine() else { return nil }
-        let root = try parser.parseNode(indent: first.indent)
-        if let extra = parser.nextContentLine() {
-            throw YAMLError(line: extra.number, message: "unexpected content; check the indentation")
+        do throws(YAMLError) {
+            try parser.split(text)
+            guard let first = parser.nextContentLine() else { return nil }
+            let root = try parser.parseNode(indent: first.indent)
+            if let extra = parser.nextContentLine() {
+                throw YAMLError(line: extra.number, message: "unexpected content; check the indentation")
+            }
+            return root
+        } catch {
+            // The path is not unwound on errors: it still leads to where reading stopped.
+            var error = error
+            if error.field.isEmpty { error.field = Self.field(parser.path) }
+            throw error
         }
-        return root
+    }
+
+    /// `providers.deepseek.headers`, `routes.default.primary[1]`; past 8 levels cut with `…`.
+    static func field(_ path: [String]) -> String {
+        var text = ""
+        for component in path.prefix(8) {
+            text += text.isEmpty || component.hasPrefix("[") ? component : "." + component
+        }
+        return path.count > 8 ? text + "…" : text
+    }
+
+    /// Opens a collection on `line`, or throws when that nests deeper than ``maximumDepth``.
+    mutating func enterCollection(line: Int) throws(YAMLError) {
+        guard self.depth < Self.maximumDepth else {
+            throw YAMLError(line: line, message: "collections nested deeper than \(Self.maximumDepth) levels")
+        }
+        self.depth += 1
     }
 
     private mutating func split(_ text: String) throws(YAMLError) {
         var number = 0
         var seenDocumentStart = false
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character in Swift: split on it as well as on "\n".
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             number += 1
             var raw = raw
             if raw.last == "\r" { raw.removeLast() }
@@ -80,9 +116,11 @@ struct YAMLParser {
 
     private mutating func parseSequence(indent: Int) throws(YAMLError) -> YAMLNode {
         let start = self.lines[self.index].number
+        try self.enterCollection(line: start)
         var items: [YAMLNode] = []
         while let line = self.nextContentLine(), line.indent == indent, Self.isSequenceItem(line.content) {
-            let rest = line.content.dropFirst().drop { $0 == " " }
+            self.path.append("[\(items.count)]")
+            let rest = line.content.dropFirst().drop(while: Self.isBlank)
             if rest.isEmpty {
                 self.index += 1
                 items.append(try self.parseNested(after: line, parentIndent: indent))
@@ -95,13 +133,16 @@ struct YAMLParser {
                 self.index += 1
                 items.append(try self.parseValue(rest, line: line, parentIndent: indent))
             }
+            self.path.removeLast()
         }
         try self.checkNoDeeperLine(than: indent)
+        self.depth -= 1
         return YAMLNode(kind: .sequence(items), line: start)
     }
 
     private mutating func parseMapping(indent: Int) throws(YAMLError) -> YAMLNode {
         let start = self.lines[self.index].number
+        try self.enterCollection(line: start)
         var pairs: [YAMLNode.Pair] = []
         var seen: Set<String> = []
         while let line = self.nextContentLine(), line.indent == indent, !Self.isSequenceItem(line.content) {
@@ -113,11 +154,14 @@ struct YAMLParser {
                 throw YAMLError(line: line.number, message: "duplicate key '\(key.string ?? "")'")
             }
             self.index += 1
+            self.path.append(key.string ?? "")
             let value =
                 rest.isEmpty ? try self.parseNested(after: line, parentIndent: indent) : try self.parseValue(rest, line: line, parentIndent: indent)
+            self.path.removeLast()
             pairs.append(YAMLNode.Pair(key: key, value: value))
         }
         try self.checkNoDeeperLine(than: indent)
+        self.depth -= 1
         return YAMLNode(kind: .mapping(pairs), line: start)
     }
 
@@ -138,6 +182,11 @@ struct YAMLParser {
     }
 
     static func isSequenceItem(_ content: Substring) -> Bool {
-        content == "-" || content.hasPrefix("- ")
+        content == "-" || content.hasPrefix("- ") || content.hasPrefix("-\t")
+    }
+
+    /// A space or a tab: what separates tokens within a line (indentation is spaces only).
+    static func isBlank(_ character: Character) -> Bool {
+        character == " " || character == "\t"
     }
 }

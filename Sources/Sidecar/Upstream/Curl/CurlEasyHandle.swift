@@ -57,6 +57,9 @@ extension CurlEasyHandle {
         try self.set(CURLOPT_TCP_NODELAY, 1)
         try self.set(CURLOPT_TCP_KEEPALIVE, 1)
         try self.set(CURLOPT_ACCEPT_ENCODING, "")
+        // The sidecar normalised the path already (`RequestPath`): libcurl must not resolve dot
+        // segments again, which would turn a path the sidecar checked into another one.
+        try self.set(CURLOPT_PATH_AS_IS, 1)
     }
 
     /// Sets every per-transfer option, overriding what the previous transfer set. `userdata` is
