@@ -3,7 +3,8 @@
 
 One run starts a fast local upstream (nginx answering a fixed chat completion), nginx as a
 plain reverse proxy in front of it (the floor any proxy is measured against), the sidecar
-(release build) in front of it, and optionally LiteLLM from PyPI; then drives each with wrk
+(release build) in front of it, and optionally LiteLLM from PyPI (its own virtual environment
+.venv-litellm/, so that its pins never meet the test SDKs' in .venv/); then drives each with wrk
 (POST /v1/chat/completions, one wrk thread) at 1, 16 and 64 connections and reports:
 
   * latency p50/p99 and the latency each proxy *adds* over the direct call,
@@ -41,6 +42,8 @@ from pathlib import Path
 import streaming
 
 ROOT = Path(__file__).resolve().parent.parent
+# The peer gateway's command, in the virtual environment scripts/bootstrap.sh --litellm makes.
+LITELLM = ROOT / ".venv-litellm/bin/litellm"
 # Every target gets the same bearer token; LiteLLM refuses to start without a strong master key.
 API_KEY = "sk-bench-" + secrets.token_hex(24)
 COMPLETION = json.dumps({
@@ -268,8 +271,8 @@ def translating_targets(sidecar: Target) -> list[Target]:
 def start_litellm(directory: Path, upstream: int, connections: list[int], duration: int) -> tuple[Target, float]:
     """LiteLLM's proxy calling the same upstream as an OpenAI-compatible provider, with no
     database and nothing fetched from the network (the cost map is the bundled copy)."""
-    if not shutil.which("litellm"):
-        sys.exit("litellm is missing: run scripts/bootstrap.sh --bench")
+    if not LITELLM.exists():
+        sys.exit(f"{LITELLM} is missing: run scripts/bootstrap.sh --litellm")
     port = free_port()
     config = directory / "litellm.yaml"
     config.write_text(f"""
@@ -280,7 +283,7 @@ litellm_settings: {{ telemetry: false }}
 general_settings: {{ master_key: {API_KEY} }}
 """)
     environment = dict(os.environ, LITELLM_LOG="ERROR", LITELLM_TELEMETRY="False", LITELLM_LOCAL_MODEL_COST_MAP="True")
-    process = subprocess.Popen(["litellm", "--config", str(config), "--port", str(port), "--num_workers", "1"],
+    process = subprocess.Popen([str(LITELLM), "--config", str(config), "--port", str(port), "--num_workers", "1"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment)
     startup = wait_until_serving(port, 180)
     target = Target("litellm", port, process)
@@ -351,7 +354,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
     parser.add_argument("--connections", default="1,16,64", help="comma-separated connection counts")
-    parser.add_argument("--litellm", action="store_true", help="also measure LiteLLM (pip install -r Benchmarks/requirements.txt)")
+    parser.add_argument("--litellm", action="store_true", help="also measure LiteLLM (from .venv-litellm/: scripts/bootstrap.sh --litellm)")
     parser.add_argument("--litellm-duration", type=int, default=3, help="seconds per wrk run against LiteLLM (default 3)")
     parser.add_argument("--binary", type=Path, default=ROOT / ".build/release/llm-sidecar")
     parser.add_argument("--threads", type=int, help="the sidecar's server.event_loop_threads (default: its configuration default)")

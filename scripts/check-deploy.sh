@@ -1,29 +1,26 @@
 #!/usr/bin/env bash
 # Checks the deployment files offline: k8s/ (rendered with Tests/deploy/render.py), Dockerfile,
 # deploy/. Validates the rendered objects against Kubernetes schemas, runs checkov, hadolint,
-# docker-compose and systemd-analyze on them, then the assertions of Tests/deploy. Installs what it
-# needs first: a Python virtualenv in .build-deploy/ and Debian's docker-compose and systemd.
+# docker-compose and systemd-analyze on them, then the assertions of Tests/deploy; and builds the
+# image's runtime stage (`--target local`) with buildah from a release binary built here, over a
+# debootstrapped Debian base, and smoke-tests it. Installs what it needs first: the Python
+# virtual environment .venv-deploy/ (scripts/lib/venv.sh; from scratch when CI=true) and Debian's
+# docker-compose, systemd, debootstrap and buildah.
 # Runs every check, prints a summary, and exits non-zero if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 WORK=.build-deploy
-VENV="$WORK/venv"
+VENV=.venv-deploy
 RENDERED="$WORK/rendered"
 
 source scripts/lib/apt.sh
+source scripts/lib/venv.sh
 
 install_tools() {
     set -e
-    apt_install docker-compose systemd
-    # Rebuilt only when the requirements change.
-    if ! cmp -s Tests/deploy/requirements.txt "$VENV/requirements.txt"; then
-        echo "check-deploy: installing Tests/deploy/requirements.txt into $VENV" >&2
-        rm -rf "$VENV"
-        python3 -m venv "$VENV" 2>/dev/null || { apt_install python3-venv && python3 -m venv "$VENV"; }
-        "$VENV/bin/pip" install --quiet --disable-pip-version-check -r Tests/deploy/requirements.txt
-        cp Tests/deploy/requirements.txt "$VENV/requirements.txt"
-    fi
+    apt_install docker-compose systemd debootstrap buildah curl
+    make_venv "$VENV" Tests/deploy/requirements.txt
 }
 
 if ! (install_tools); then
@@ -86,7 +83,10 @@ step "checkov secrets (k8s/, deploy/, Dockerfile)" checkov --framework secrets -
 step "hadolint Dockerfile" "$VENV/bin/hadolint" Dockerfile
 step "docker-compose config" docker-compose -f deploy/docker-compose.yml config -q
 step "systemd-analyze verify + security" check_unit
+step "python imports of Tests/deploy (each provided by its requirements)" \
+    "$VENV/bin/python" scripts/check_imports.py --requirements Tests/deploy/requirements.txt Tests/deploy
 step "pytest Tests/deploy" "$VENV/bin/python" -m pytest -q -p no:cacheprovider -rxs Tests/deploy
+step "image: runtime stage built with buildah from a release binary, smoke-tested" scripts/check-image.sh
 
 echo
 echo "check-deploy summary:"

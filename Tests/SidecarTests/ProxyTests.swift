@@ -263,6 +263,19 @@ import Translate
         }
     }
 
+    @Test(arguments: ["/healthz", "/readyz"])
+    func probesAnswerHEADLikeGETWithoutABody(path: String) async throws {
+        try await self.withSidecar { sidecar in
+            let get = try await send("GET", sidecar.base + path)
+            let head = try await send("HEAD", sidecar.base + path)
+            #expect(get.head.status == 200)
+            #expect(head.head.status == get.head.status)
+            #expect(head.head.header("Content-Type") == get.head.header("Content-Type"))
+            #expect(head.head.header("Content-Length") == String(get.body.count))
+            #expect(head.body.isEmpty)
+        }
+    }
+
     @Test func serviceAPIErrorsSaySuccessFalse() async throws {
         try await self.withSidecar { sidecar in
             let answer = try await sidecar.post("/api/v1/chat/completions", #"{"model":"nope","messages":[{"role":"user","content":"x"}]}"#)

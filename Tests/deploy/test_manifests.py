@@ -1,10 +1,11 @@
 """The properties k8s/README.md promises, checked on the rendered manifests.
 
-Run by scripts/check-deploy.sh, or alone: python3 -m pytest Tests/deploy
+Run by scripts/check-deploy.sh, or alone: .venv-deploy/bin/python -m pytest Tests/deploy
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -245,3 +246,36 @@ def test_sidecar_accepts_the_kubernetes_config():
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
+
+
+def test_dockerfile_names_its_base_images_in_full():
+    """podman and buildah refuse short names (`debian:bookworm-slim`) without a registry alias."""
+    stages: set[str] = set()
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        match = re.match(r"FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?", line, re.IGNORECASE)
+        if not match:
+            continue
+        image, alias = match.groups()
+        if image not in stages:
+            registry = image.split("/", 1)[0]
+            assert "/" in image and "." in registry, f"FROM {image}: name the registry, e.g. docker.io/library/{image}"
+        if alias:
+            stages.add(alias)
+
+
+def version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def test_image_lock_pins_every_dependency_within_its_range():
+    """deploy/Package.resolved, the lock the image build uses, pins each dependency of
+    Package.swift at a version its `from:` range accepts (same major, not below)."""
+    pins = {pin["location"]: pin["state"].get("version") for pin in
+            json.loads((ROOT / "deploy" / "Package.resolved").read_text())["pins"]}
+    dependencies = re.findall(r'\.package\(\s*url:\s*"([^"]+)"\s*,\s*([a-zA-Z]+):\s*"([^"]+)"', (ROOT / "Package.swift").read_text())
+    assert dependencies, "no .package(url:, from:) found in Package.swift"
+    for url, kind, minimum in dependencies:
+        assert kind == "from", f"{url}: only from: ranges are checked here, not {kind}:"
+        assert url in pins, f"{url} is not pinned in deploy/Package.resolved: copy Package.resolved there after `swift package resolve`"
+        pinned = version(pins[url])
+        assert pinned >= version(minimum) and pinned[0] == version(minimum)[0], f"{url}: pinned {pins[url]}, Package.swift wants from {minimum}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 import threading
 import time
 import urllib.error
@@ -240,3 +241,32 @@ def test_metrics_count_a_known_traffic_mix(emulator, tmp_path, metrics_port):
         assert emulator.key("openai") not in text and "Hello there" not in text
     finally:
         sidecar.stop()
+
+
+def exchange_raw(port: int, request: bytes, until: bytes) -> bytes:
+    """Sends `request` on one connection and reads until the bytes read end with `until` (5 s)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(request)
+        received = b""
+        while not received.endswith(until):
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+        return received
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_probes_answer_head_like_get_without_a_body(sidecar, path):
+    """Load balancers probe with HEAD: the same status and headers as GET, and not one byte of
+    body: the GET that follows on the same connection is read right after the HEAD's head."""
+    port = int(sidecar.base_url.rsplit(":", 1)[1])
+    get_answer = exchange_raw(port, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode(), b"}")
+    get_head, get_body = get_answer.split(b"\r\n\r\n", 1)
+    requests = f"HEAD {path} HTTP/1.1\r\nHost: x\r\n\r\nGET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    answers = exchange_raw(port, requests.encode(), b"}")
+    head_head, rest = answers.split(b"\r\n\r\n", 1)
+    assert head_head.split(b"\r\n")[0] == get_head.split(b"\r\n")[0] == b"HTTP/1.1 200 OK"
+    assert re.search(rb"(?i)\r\ncontent-length: (\d+)", head_head).group(1) == str(len(get_body)).encode()
+    assert rest.startswith(b"HTTP/1.1 200 OK\r\n"), f"bytes after the HEAD's head: {rest[:80]!r}"
+    assert rest.split(b"\r\n\r\n", 1)[1] == get_body

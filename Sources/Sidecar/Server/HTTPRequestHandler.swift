@@ -207,7 +207,13 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             if case .stream = response.body {
                 handler.eventLoop.execute { handler.value.relay(response, number: number, version: version, keepAlive: keepAlive, to: channel) }
             } else {
-                await ServerResponseWriting.write(response, version: version, keepAlive: keepAlive, to: channel)
+                await ServerResponseWriting.write(
+                    response,
+                    version: version,
+                    keepAlive: keepAlive,
+                    withoutBody: request.method == .HEAD,
+                    to: channel
+                )
                 handler.eventLoop.execute { handler.value.answerEnded(number) }
             }
         }
@@ -244,7 +250,15 @@ struct DrainDeadlineEvent {}
 
 /// Writes a ``ServerResponse`` to a channel.
 enum ServerResponseWriting {
-    static func write(_ response: ServerResponse, version: HTTPVersion, keepAlive: Bool, to channel: any Channel) async {
+    /// - Parameter withoutBody: the answer to a `HEAD`: the head says what a `GET` would get
+    ///   (`Content-Length` included), and no byte of the body is written.
+    static func write(
+        _ response: ServerResponse,
+        version: HTTPVersion,
+        keepAlive: Bool,
+        withoutBody: Bool = false,
+        to channel: any Channel
+    ) async {
         var head = HTTPResponseHead(version: version, status: response.status, headers: response.headers)
         if !keepAlive { head.headers.replaceOrAdd(name: "Connection", value: "close") }
         let ended: EventLoopFuture<Void>
@@ -252,7 +266,7 @@ enum ServerResponseWriting {
         case .bytes(let buffer):
             head.headers.replaceOrAdd(name: "Content-Length", value: String(buffer.readableBytes))
             channel.write(HTTPServerResponsePart.head(head), promise: nil)
-            channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
+            if !withoutBody { channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil) }
             ended = channel.writeAndFlush(HTTPServerResponsePart.end(nil))
         case .stream(let produce):
             // Not flushed: the head leaves with the first body chunk, in one system call.

@@ -10,7 +10,8 @@ import NIOHTTP1
 import Translate
 
 /// The routes for operators: `/healthz`, `/readyz` and `/metrics`, served on the main listener
-/// and on `metrics.listen`.
+/// and on `metrics.listen`, to `GET` and to `HEAD` (load balancers and some probes use it): a
+/// `HEAD` gets the same status and headers, `Content-Length` included, and no body.
 struct OperationsRoutes: Sendable {
     let store: RuntimeStore
     let lifecycle: ServerLifecycle
@@ -19,7 +20,7 @@ struct OperationsRoutes: Sendable {
 
     /// The answer for an operations path, `nil` for any other request.
     func respond(to request: ServerRequest) -> ServerResponse? {
-        guard request.method == .GET else { return nil }
+        guard request.method == .GET || request.method == .HEAD else { return nil }
         switch request.path {
         case "/healthz": return .json(["status": "ok"])
         case "/readyz": return self.readiness()

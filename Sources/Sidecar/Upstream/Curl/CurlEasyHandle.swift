@@ -98,6 +98,8 @@ extension CurlEasyHandle {
         try self.check(ccurl_easy_setopt_string(self.handle, CURLOPT_CUSTOMREQUEST, nil))
         try self.set(CURLOPT_NOBODY, request.method == "HEAD" ? 1 : 0)
         switch request.method {
+        case "HEAD":
+            return  // CURLOPT_NOBODY made it a HEAD; CURLOPT_HTTPGET would undo that and wait for a body
         case "GET" where request.body.isEmpty:
             try self.set(CURLOPT_HTTPGET, 1)
             return
