@@ -1,6 +1,6 @@
 """Adversarial: what got through the edge and key hardening. Token counts a client or a provider
 chooses (`max_tokens`, `n`, reported usage) must neither crash the quota arithmetic nor wrap it
-into a credit."""
+into a credit; passthrough forwards only the methods of a REST API."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_adversarial_edge import Connection, ask, error_of
+from test_adversarial_edge import Canary, Connection, ask, edge_configuration, error_of
 
 from sidecar import SidecarProcess, configuration, provider_keys
 
@@ -83,3 +83,52 @@ def test_a_provider_reporting_absurd_usage_cannot_crash_or_credit_the_cost_quota
     assert quota_sidecar.process.poll() is None
     costs = json.loads(exchange(quota_sidecar, None, "/api/v1/usage/costs", "GET")[2])
     assert all(float(amount) >= 0 for amount in costs["total"]["costs"].values())
+
+
+class AnyMethodCanary(Canary):
+    """The edge tests' canary, recording every method (the standard handler answers 501 to a
+    method it has no `do_` function for, without a trace)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        handler = self.server.RequestHandlerClass
+        for method in ["TRACE", "CONNECT", "OPTIONS", "PUT", "PATCH", "HEAD"]:
+            setattr(handler, f"do_{method}", handler.do_GET)
+
+
+@pytest.fixture(scope="module")
+def any_method_canary() -> Iterator[AnyMethodCanary]:
+    server = AnyMethodCanary()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def passthrough(emulator: Any, any_method_canary: AnyMethodCanary, tmp_path_factory) -> Iterator[SidecarProcess]:
+    process = SidecarProcess(tmp_path_factory.mktemp("redteam-passthrough"), edge_configuration(emulator, any_method_canary),
+                             provider_keys(emulator))
+    yield process
+    process.stop()
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "OPTIONS"])
+def test_passthrough_forwards_only_rest_methods(passthrough, any_method_canary, method):
+    any_method_canary.targets.clear()
+    connection = Connection(passthrough.port)
+    try:
+        status, headers, body, _ = connection.exchange(method, "/v1/files")
+        assert status == 405
+        if method == "CONNECT":  # an answer to CONNECT has no framing: the connection ends with it
+            assert headers["connection"] == "close"
+        else:
+            assert error_of(body)["code"] == "method_not_allowed"
+    finally:
+        connection.close()
+    assert any_method_canary.targets == []
+    connection = Connection(passthrough.port)
+    try:
+        for allowed in ["GET", "PUT", "PATCH", "DELETE"]:
+            assert connection.exchange(allowed, "/v1/files")[0] == 200
+    finally:
+        connection.close()
+    assert any_method_canary.targets == ["/v1/files"] * 4

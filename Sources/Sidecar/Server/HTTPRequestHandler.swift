@@ -127,7 +127,11 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.state = .receiving(head, context.channel.allocator.buffer(capacity: min(declared ?? 1024, self.limit)))
     }
 
+    /// A `CONNECT` request is answered (405 on passthrough) and its connection closed: NIO writes
+    /// the answer to a `CONNECT` without framing and reads what follows as tunnel bytes, so the
+    /// connection could not serve another request.
     private func dispatch(_ request: ServerRequest, version: HTTPVersion, keepAlive: Bool, context: ChannelHandlerContext) {
+        let keepAlive = keepAlive && request.method != .CONNECT
         let responder = self.responder
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let channel = context.channel
