@@ -55,9 +55,9 @@ import Translate
         #expect(request.body["task_type"] == nil)
     }
 
-    /// Counts the quotas compute with: below 1 or too large to sum, 400 naming the field.
+    /// Counts the quotas compute with: negative (`n`: below 1) or too large to sum, 400 naming the field.
     @Test(arguments: [
-        ("max_tokens", "0"), ("max_tokens", "-1"), ("max_tokens", "9223372036854775807"), ("max_tokens", "4294967297"),
+        ("max_tokens", "-1"), ("max_tokens", "9223372036854775807"), ("max_tokens", "4294967297"),
         ("max_completion_tokens", "-9223372036854775807"), ("max_completion_tokens", "8.9e18"), ("n", "0"), ("n", "129"),
     ])
     func countsOutOfRangeAreRefusedNamingTheField(field: String, value: String) {

@@ -18,7 +18,7 @@ public struct ChatRequest: Sendable {
     public var stream: Bool
     /// `stream_options.include_usage`: whether the client wants the final usage chunk.
     public var includeUsage: Bool
-    /// `max_completion_tokens`, or the older `max_tokens` when only that is given: 1 to
+    /// `max_completion_tokens`, or the older `max_tokens` when only that is given: 0 to
     /// ``maximumOutputTokens``.
     public var maxOutputTokens: Int?
     public var tools: [ToolDefinition]
@@ -28,7 +28,7 @@ public struct ChatRequest: Sendable {
     public var taskType: String?
 
     /// The largest `max_tokens` / `max_completion_tokens` accepted (2^32, far above any model's
-    /// output limit); beyond it, or below 1, the request is 400 naming the field. The quotas
+    /// output limit); beyond it, or below 0, the request is 400 naming the field. The quotas
     /// reserve this many tokens times `n`, which must not overflow.
     public static let maximumOutputTokens = 1 << 32
     /// The largest `n` accepted (128, OpenAI's own limit); beyond it, or below 1, 400 naming `n`.
@@ -63,8 +63,8 @@ public struct ChatRequest: Sendable {
         body.removeValue(forKey: "task_type")
         self.stream = try reader.optionalBool("stream") ?? false
         self.includeUsage = try Self.includeUsage(in: reader)
-        let legacyLimit = try reader.optionalCount("max_tokens", maximum: Self.maximumOutputTokens)
-        self.maxOutputTokens = try reader.optionalCount("max_completion_tokens", maximum: Self.maximumOutputTokens) ?? legacyLimit
+        let legacyLimit = try reader.optionalCount("max_tokens", to: Self.maximumOutputTokens)
+        self.maxOutputTokens = try reader.optionalCount("max_completion_tokens", to: Self.maximumOutputTokens) ?? legacyLimit
         self.messages = try Self.messages(in: reader)
         self.tools = try Self.tools(in: reader)
         self.options = try ChatOptions(reading: reader)
