@@ -45,6 +45,17 @@ import Translate
         #expect(Money(roundingDecimal: text) == nil)
     }
 
+    /// A catalog's limits get the bounds `sidecar.yaml` has (1...100,000,000): the quotas multiply
+    /// the output limit by `n`, which must not overflow.
+    @Test func limitsOutsideTheConfigurationsBoundsAreIgnored() throws {
+        let json = #"""
+            {"gpt-4o": {"litellm_provider": "openai", "mode": "chat", "input_cost_per_token": 1e-06, "output_cost_per_token": 1e-06,
+                        "max_input_tokens": 9223372036854775807, "max_output_tokens": 100000001}}
+            """#
+        let entry = try #require(try PriceCatalog(litellmJSON: Array(json.utf8)).entry(.openAI, model: "gpt-4o"))
+        #expect(entry.contextWindow == nil && entry.maxOutputTokens == nil)
+    }
+
     @Test func theFixtureKeepsOnlyTheSidecarsVendors() throws {
         let catalog = try PriceCatalog(litellmJSON: Fixture.bytes("pricing/model_prices_and_context_window.json"))
         #expect(catalog.modelsRead == 12)

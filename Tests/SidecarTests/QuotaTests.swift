@@ -45,6 +45,29 @@ import Translate
         #expect(more == 5)
     }
 
+    /// A cost too large for Int64 must fill a limit, not trap or wrap into a credit that admits
+    /// everything after it.
+    @Test func amountsTooLargeToCountSaturateInsteadOfWrapping() {
+        let steep = PriceTests.price("1", output: "1000000")
+        let worst = steep.cost(of: Usage(inputTokens: 10, outputTokens: 1 << 32)) + steep.cost(of: Usage(inputTokens: 10, outputTokens: 0))
+        #expect(worst.picos == .max)
+        #expect(steep.cost(of: Usage(inputTokens: 0, outputTokens: 0, reasoningTokens: -1_000)).picos == 0)
+        var ledger = QuotaLedger()
+        let scopes = [("global", Self.budget)]
+        let small = QuotaLedger.Demand(tokens: 1, costs: ["USD": Self.dollars("0.1")])
+        if case .success = ledger.reserve(.init(tokens: 1, costs: ["USD": worst]), scopes: scopes, now: Self.morning) {
+            Issue.record("a worst case beyond Int64 was admitted")
+        }
+        let reservations = (0..<2).compactMap { _ in try? ledger.reserve(small, scopes: scopes, now: Self.morning).get() }
+        #expect(reservations.count == 2)
+        for reservation in reservations {  // a provider reporting absurd usage, twice
+            ledger.settle(reservation, actual: .init(tokens: 1, costs: ["USD": worst]), now: Self.morning)
+        }
+        let key = QuotaLedger.Key(scope: "global", kind: .costPerDay(currency: "USD"))
+        #expect(ledger.used(key, now: Self.morning) == .max)
+        if case .success = ledger.reserve(small, scopes: scopes, now: Self.morning) { Issue.record("a spent budget admitted a request") }
+    }
+
     @Test func aFailedRequestIsRefundedButStillCountsAsARequest() {
         var ledger = QuotaLedger()
         let limits = QuotaSettings.Limits(requestsPerMinute: 2, costPerDay: ["USD": Self.dollars("1")])

@@ -55,6 +55,29 @@ import Translate
         #expect(request.body["task_type"] == nil)
     }
 
+    /// Counts the quotas compute with: negative (`n`: below 1) or too large to sum, 400 naming the field.
+    @Test(arguments: [
+        ("max_tokens", "-1"), ("max_tokens", "9223372036854775807"), ("max_tokens", "4294967297"),
+        ("max_completion_tokens", "-9223372036854775807"), ("max_completion_tokens", "8.9e18"), ("n", "0"), ("n", "129"),
+    ])
+    func countsOutOfRangeAreRefusedNamingTheField(field: String, value: String) {
+        let body = #"{"model":"m","messages":[{"role":"user","content":"x"}],"\#(field)":\#(value)}"#
+        #expect {
+            try chatRequest(body)
+        } throws: { error in
+            (error as? TranslationError)?.param == field
+        }
+    }
+
+    @Test func providerTokenCountsAreClampedSoSumsCannotOverflow() throws {
+        let json = try JSONValue.parse(
+            Array(#"{"prompt_tokens":9223372036854775807,"completion_tokens":-5,"total_tokens":-9223372036854775807}"#.utf8)
+        )
+        let usage = try #require(Usage(openAI: json))
+        #expect(usage.inputTokens == Usage.maximumTokens && usage.outputTokens == 0)
+        #expect(usage.totalTokens == Usage.maximumTokens)
+    }
+
     @Test func maxCompletionTokensWinsOverMaxTokens() throws {
         let request = try chatRequest(#"{"model":"m","max_tokens":10,"max_completion_tokens":20,"messages":[{"role":"user","content":"x"}]}"#)
         #expect(request.maxOutputTokens == 20)

@@ -45,7 +45,12 @@ struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     static func < (lhs: Money, rhs: Money) -> Bool { lhs.picos < rhs.picos }
 
-    static func + (lhs: Money, rhs: Money) -> Money { Money(picos: lhs.picos &+ rhs.picos) }
+    /// The sum, saturating instead of wrapping: an amount too large to hold stays the largest
+    /// amount, so it can never turn into a credit.
+    static func + (lhs: Money, rhs: Money) -> Money {
+        let (sum, overflow) = lhs.picos.addingReportingOverflow(rhs.picos)
+        return Money(picos: overflow ? (rhs.picos > 0 ? .max : .min) : sum)
+    }
 
     /// `count` times this amount, saturating instead of overflowing.
     func times(_ count: Int) -> Money {

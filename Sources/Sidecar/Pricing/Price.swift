@@ -33,11 +33,14 @@ struct Price: Sendable, Hashable {
 
     /// The cost of `usage`: cached and cache-write tokens are carved out of the input tokens,
     /// reasoning tokens out of the output tokens, each at its own price.
+    /// A count below zero (a provider's bug) costs nothing, so a cost is never a credit.
     func cost(of usage: Usage) -> Money {
-        let plainInput = max(0, usage.inputTokens - usage.cachedInputTokens - usage.cacheCreationInputTokens)
-        let plainOutput = max(0, usage.outputTokens - usage.reasoningTokens)
-        return self.input.times(plainInput) + (self.cachedInput ?? self.input).times(usage.cachedInputTokens)
-            + (self.cacheWrite ?? self.input).times(usage.cacheCreationInputTokens) + self.output.times(plainOutput)
-            + (self.reasoning ?? self.output).times(usage.reasoningTokens)
+        let (input, output) = (max(0, usage.inputTokens), max(0, usage.outputTokens))
+        let (cached, cacheWrite, reasoning) = (max(0, usage.cachedInputTokens), max(0, usage.cacheCreationInputTokens), max(0, usage.reasoningTokens))
+        let plainInput = max(0, input - cached - cacheWrite)
+        let plainOutput = max(0, output - reasoning)
+        return self.input.times(plainInput) + (self.cachedInput ?? self.input).times(cached)
+            + (self.cacheWrite ?? self.input).times(cacheWrite) + self.output.times(plainOutput)
+            + (self.reasoning ?? self.output).times(reasoning)
     }
 }

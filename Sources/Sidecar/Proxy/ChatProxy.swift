@@ -60,7 +60,12 @@ struct ChatProxy: Sendable {
             record: &record
         )
         record.taskType = routed.taskType
-        let need = Preflight.Need(promptTokens: TokenEstimator.estimatePromptTokens(chat), requestedOutput: chat.maxOutputTokens, generates: true)
+        let need = Preflight.Need(
+            promptTokens: TokenEstimator.estimatePromptTokens(chat),
+            requestedOutput: chat.maxOutputTokens,
+            choices: chat.options.choiceCount ?? 1,
+            generates: true
+        )
         let plan = try Preflight(context: self.context, snapshot: snapshot).admit(routed, need: need, record: &record)
         let answer = try await self.context.dispatcher(for: snapshot).dispatch(plan, streaming: chat.stream, record: &record) {
             step,

@@ -15,9 +15,14 @@ import Translate
 /// (up to ``ChatProxy/maximumErrorBytes``, 64 KiB; the rest is dropped) and scrubbed like any
 /// provider error, a successful one is scrubbed of configured keys as it streams, and so are
 /// the headers passed on (`Content-Type`, `Retry-After`). Without that setting such paths
-/// answer 404.
+/// answer 404. Only the methods of a REST API are forwarded (``forwardedMethods``); any other
+/// (`TRACE`, which echoes the request with its key; `CONNECT`, which would turn the client's
+/// connection into a tunnel; `OPTIONS`) is 405 and never reaches the provider.
 struct PassthroughProxy: Sendable {
     let context: ProxyContext
+
+    /// GET, HEAD, POST, PUT, PATCH, DELETE.
+    static let forwardedMethods: [HTTPMethod] = [.GET, .HEAD, .POST, .PUT, .PATCH, .DELETE]
 
     func respond(to request: ServerRequest) async -> ServerResponse {
         let clock = RequestClock()
@@ -32,6 +37,9 @@ struct PassthroughProxy: Sendable {
     private func proxy(_ request: ServerRequest, record: inout UsageRecord, clock: RequestClock) async throws(ProxyError) -> ServerResponse {
         let snapshot = self.context.store.current
         let client = try self.context.authenticate(request, snapshot: snapshot, record: &record)
+        guard Self.forwardedMethods.contains(request.method) else {
+            throw ProxyError(.methodNotAllowed, "The sidecar does not forward \(request.method) \(request.path).")
+        }
         guard client.settings?.allowsEveryModel ?? true else {
             self.context.audit.record("access_denied", ["client": .string(client.name), "path": .string(request.path)])
             throw ProxyError(.notAllowed, "Client '\(client.name)' is limited to some models, so it may not use \(request.path).")

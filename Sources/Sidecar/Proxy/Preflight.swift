@@ -12,8 +12,8 @@ import Translate
 /// request, then reserves the worst case of what remains against the quotas — dropping
 /// candidates from the front (`over_quota`) while a cheaper fallback would still fit.
 ///
-/// The worst case of a candidate is the estimated prompt plus its output limit — the request's
-/// `max_tokens`, else the model's `max_output_tokens`, else the room left in its context
+/// The worst case of a candidate is the estimated prompt plus `n` times its output limit — the
+/// request's `max_tokens`, else the model's `max_output_tokens`, else the room left in its context
 /// window, else `quotas.default_output_reservation` (4096) — at the model's price, without
 /// cache discounts. The reservation covers the most expensive of the remaining candidates (per
 /// currency), so failing over can never spend more than was reserved.
@@ -26,6 +26,8 @@ struct Preflight {
         var promptTokens: Int
         /// `max_tokens` / `max_completion_tokens`; `nil` when the request sets none.
         var requestedOutput: Int?
+        /// How many choices are generated (`n`), each up to the output limit.
+        var choices = 1
         /// Whether output tokens are generated at all (not for embeddings).
         var generates: Bool
     }
@@ -101,7 +103,7 @@ struct Preflight {
         var demand = QuotaLedger.Demand(tokens: 0)
         let today = CalendarDay(Date())
         for step in steps {
-            let output = need.generates ? self.outputLimit(of: step.model.entry, need: need, settings: settings) : 0
+            let output = need.generates ? self.outputLimit(of: step.model.entry, need: need, settings: settings) * need.choices : 0
             demand.tokens = max(demand.tokens, need.promptTokens + output)
             for deployment in step.deployments {
                 guard let price = step.model.entry.price(of: step.model, on: deployment, day: today) else { continue }

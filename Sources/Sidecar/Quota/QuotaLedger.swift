@@ -86,13 +86,13 @@ struct QuotaLedger: Sendable {
             for (kind, limit, amount) in self.limits(limits, demand: demand) {
                 let key = Key(scope: scope, kind: kind)
                 let used = self.used(key, now: now)
-                guard used + self.reserved[key, default: 0] + amount <= limit else {
+                guard Self.sum(Self.sum(used, self.reserved[key, default: 0]), amount) <= limit else {
                     return .failure(Denial(key: key, limit: limit, retryAfterSeconds: self.secondsUntilReset(kind, now: now)))
                 }
                 amounts[key] = amount
             }
         }
-        for (key, amount) in amounts { self.reserved[key, default: 0] += amount }
+        for (key, amount) in amounts { self.reserved[key] = Self.sum(self.reserved[key, default: 0], amount) }
         return .success(Reservation(amounts: amounts))
     }
 
@@ -125,7 +125,7 @@ struct QuotaLedger: Sendable {
         let id = self.windowID(key.kind, now: now)
         var window = self.windows[key] ?? Window(id: id, used: 0)
         if window.id != id { window = Window(id: id, used: 0) }
-        window.used += amount
+        window.used = Self.sum(window.used, amount)
         self.windows[key] = window
     }
 
@@ -168,6 +168,13 @@ extension QuotaLedger {
             let firstOfNextMonth = CalendarDay(year: Int(Self.floorDivide(id, 12)), month: Int(Self.floorModulo(id, 12)) + 1, day: 1)
             return Int64(firstOfNextMonth?.daysSinceEpoch ?? 0) * Self.secondsPerDay - local
         }
+    }
+
+    /// `a + b`, saturating: a worst case or a reported cost too large to hold fills a limit
+    /// instead of trapping or wrapping into a credit.
+    static func sum(_ a: Int64, _ b: Int64) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? .max : .min) : sum
     }
 
     private static func floorDivide(_ a: Int64, _ b: Int64) -> Int64 { (a - Self.floorModulo(a, b)) / b }

@@ -185,7 +185,10 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         )
     }
 
-    /// Runs the responder (or writes `answer`) and the answer, in a task.
+    /// Runs the responder (or writes `answer`) and the answer, in a task. A `CONNECT` request is
+    /// answered (405 on passthrough) and its connection closed: NIO writes the answer to a
+    /// `CONNECT` without framing and reads what follows as tunnel bytes, so the connection could
+    /// not serve another request.
     private func dispatch(
         _ request: ServerRequest,
         version: HTTPVersion,
@@ -193,6 +196,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         context: ChannelHandlerContext,
         answer: ServerResponse? = nil
     ) {
+        let keepAlive = keepAlive && request.method != .CONNECT
         let responder = self.responder
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let channel = context.channel

@@ -87,7 +87,7 @@ struct AnthropicRequestEncoder {
             let thinking = try FieldReader(value, path: "thinking")
             switch try thinking.requiredString("type") {
             case "enabled":
-                guard let budget = try thinking.optionalInt("budget_tokens") else {
+                guard let budget = try thinking.optionalCount("budget_tokens", to: ChatRequest.maximumOutputTokens) else {
                     throw .invalid("'thinking.budget_tokens' is required.", param: "thinking.budget_tokens")
                 }
                 return Thinking(budget: budget, isExplicit: true)

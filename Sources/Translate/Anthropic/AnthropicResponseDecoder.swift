@@ -89,10 +89,10 @@ struct AnthropicUsage {
 
     mutating func update(_ json: JSONValue?) {
         guard let json, json.objectValue != nil else { return }
-        if let value = json["input_tokens"]?.intValue { self.input = value }
-        if let value = json["cache_creation_input_tokens"]?.intValue { self.cacheCreation = value }
-        if let value = json["cache_read_input_tokens"]?.intValue { self.cacheRead = value }
-        if let value = json["output_tokens"]?.intValue { self.output = value }
+        if let value = json["input_tokens"]?.tokenCount { self.input = value }
+        if let value = json["cache_creation_input_tokens"]?.tokenCount { self.cacheCreation = value }
+        if let value = json["cache_read_input_tokens"]?.tokenCount { self.cacheRead = value }
+        if let value = json["output_tokens"]?.tokenCount { self.output = value }
         self.reported = true
     }
 

@@ -55,7 +55,7 @@ extension ChatOptions {
         self.stop = try Self.stop(reader)
         self.seed = try reader.optionalInt("seed")
         self.user = try reader.optionalString("user")
-        self.choiceCount = try reader.optionalInt("n")
+        self.choiceCount = try reader.optionalCount("n", from: 1, to: ChatRequest.maximumChoices)
         self.toolChoice = try Self.toolChoice(reader)
         self.parallelToolCalls = try reader.optionalBool("parallel_tool_calls")
         self.responseFormat = try Self.responseFormat(reader)

@@ -18,13 +18,21 @@ public struct ChatRequest: Sendable {
     public var stream: Bool
     /// `stream_options.include_usage`: whether the client wants the final usage chunk.
     public var includeUsage: Bool
-    /// `max_completion_tokens`, or the older `max_tokens` when only that is given.
+    /// `max_completion_tokens`, or the older `max_tokens` when only that is given: 0 to
+    /// ``maximumOutputTokens``.
     public var maxOutputTokens: Int?
     public var tools: [ToolDefinition]
     /// Sampling, tool-choice, format and reasoning options, for dialects that translate them.
     public var options: ChatOptions
     /// The sidecar's `task_type` body field (the original service API), used for routing.
     public var taskType: String?
+
+    /// The largest `max_tokens` / `max_completion_tokens` accepted (2^32, far above any model's
+    /// output limit); beyond it, or below 0, the request is 400 naming the field. The quotas
+    /// reserve this many tokens times `n`, which must not overflow.
+    public static let maximumOutputTokens = 1 << 32
+    /// The largest `n` accepted (128, OpenAI's own limit); beyond it, or below 1, 400 naming `n`.
+    public static let maximumChoices = 128
 
     /// Parses and validates a request body.
     ///
@@ -55,8 +63,8 @@ public struct ChatRequest: Sendable {
         body.removeValue(forKey: "task_type")
         self.stream = try reader.optionalBool("stream") ?? false
         self.includeUsage = try Self.includeUsage(in: reader)
-        let legacyLimit = try reader.optionalInt("max_tokens")
-        self.maxOutputTokens = try reader.optionalInt("max_completion_tokens") ?? legacyLimit
+        let legacyLimit = try reader.optionalCount("max_tokens", to: Self.maximumOutputTokens)
+        self.maxOutputTokens = try reader.optionalCount("max_completion_tokens", to: Self.maximumOutputTokens) ?? legacyLimit
         self.messages = try Self.messages(in: reader)
         self.tools = try Self.tools(in: reader)
         self.options = try ChatOptions(reading: reader)

@@ -10,6 +10,10 @@
 /// As in OpenAI's `usage` object, cached and cache-write tokens are *part of* ``inputTokens``
 /// and reasoning tokens are *part of* ``outputTokens``; pricing subtracts them out.
 public struct Usage: Sendable, Hashable {
+    /// The largest token count read from a provider (2^32; one request uses a few million at
+    /// most). Larger and negative counts are clamped (``JSONValue/tokenCount``).
+    public static let maximumTokens = 1 << 32
+
     /// All prompt tokens (`prompt_tokens`), cached ones included.
     public var inputTokens: Int
     /// All generated tokens (`completion_tokens`), reasoning included.
@@ -42,15 +46,15 @@ extension Usage {
     /// Reads an OpenAI-style `usage` object, including DeepSeek's `prompt_cache_hit_tokens`.
     /// Returns `nil` for `null` or a value without `prompt_tokens`.
     public init?(openAI json: JSONValue?) {
-        guard let json, let input = json["prompt_tokens"]?.intValue else { return nil }
-        let output = json["completion_tokens"]?.intValue ?? max(0, (json["total_tokens"]?.intValue ?? input) - input)
-        let cached = json["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? json["prompt_cache_hit_tokens"]?.intValue ?? 0
+        guard let json, let input = json["prompt_tokens"]?.tokenCount else { return nil }
+        let output = json["completion_tokens"]?.tokenCount ?? max(0, (json["total_tokens"]?.tokenCount ?? input) - input)
+        let cached = json["prompt_tokens_details"]?["cached_tokens"]?.tokenCount ?? json["prompt_cache_hit_tokens"]?.tokenCount ?? 0
         self.init(
             inputTokens: input,
             outputTokens: output,
             cachedInputTokens: cached,
-            cacheCreationInputTokens: json["prompt_tokens_details"]?["cache_write_tokens"]?.intValue ?? 0,
-            reasoningTokens: json["completion_tokens_details"]?["reasoning_tokens"]?.intValue ?? 0
+            cacheCreationInputTokens: json["prompt_tokens_details"]?["cache_write_tokens"]?.tokenCount ?? 0,
+            reasoningTokens: json["completion_tokens_details"]?["reasoning_tokens"]?.tokenCount ?? 0
         )
     }
 

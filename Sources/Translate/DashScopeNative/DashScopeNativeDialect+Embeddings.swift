@@ -44,7 +44,7 @@ extension DashScopeNativeDialect {
         for entry in entries.sorted(by: { $0.index < $1.index }) {
             data.append(try EmbeddingVectors.entry(index: entry.index, values: entry.values, format: format))
         }
-        let tokens = json?["usage"]?["total_tokens"]?.intValue ?? json?["usage"]?["input_tokens"]?.intValue
+        let tokens = json?["usage"]?["total_tokens"]?.tokenCount ?? json?["usage"]?["input_tokens"]?.tokenCount
         return EmbeddingVectors.response(data: data, model: request.model, inputTokens: tokens, request: request)
     }
 }

@@ -132,13 +132,13 @@ struct DashScopeNativeResponseDecoder {
     }
 
     static func usage(_ json: JSONValue?) -> Usage? {
-        guard let json, let input = json["input_tokens"]?.intValue else { return nil }
-        let output = json["output_tokens"]?.intValue ?? max(0, (json["total_tokens"]?.intValue ?? input) - input)
+        guard let json, let input = json["input_tokens"]?.tokenCount else { return nil }
+        let output = json["output_tokens"]?.tokenCount ?? max(0, (json["total_tokens"]?.tokenCount ?? input) - input)
         return Usage(
             inputTokens: input,
             outputTokens: output,
-            cachedInputTokens: json["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? 0,
-            reasoningTokens: json["output_tokens_details"]?["reasoning_tokens"]?.intValue ?? 0
+            cachedInputTokens: json["prompt_tokens_details"]?["cached_tokens"]?.tokenCount ?? 0,
+            reasoningTokens: json["output_tokens_details"]?["reasoning_tokens"]?.tokenCount ?? 0
         )
     }
 

@@ -54,7 +54,7 @@ public struct EmbeddingsResponse: Sendable {
     public init(openAI body: JSONObject, originalBytes: [UInt8]? = nil) {
         self.body = body
         self.originalBytes = originalBytes
-        self.inputTokens = JSONValue.object(body)["usage"]?["prompt_tokens"]?.intValue
+        self.inputTokens = JSONValue.object(body)["usage"]?["prompt_tokens"]?.tokenCount
     }
 
     public func serialized() -> [UInt8] {

@@ -136,12 +136,12 @@ struct GeminiResponseDecoder {
     /// `usageMetadata` with OpenAI's meanings: tool-use prompt tokens count as prompt, thoughts
     /// as completion (and reasoning), cached content as cached prompt.
     static func usage(_ metadata: JSONValue?) -> Usage? {
-        guard let metadata, let prompt = metadata["promptTokenCount"]?.intValue else { return nil }
-        let thoughts = metadata["thoughtsTokenCount"]?.intValue ?? 0
+        guard let metadata, let prompt = metadata["promptTokenCount"]?.tokenCount else { return nil }
+        let thoughts = metadata["thoughtsTokenCount"]?.tokenCount ?? 0
         return Usage(
-            inputTokens: prompt + (metadata["toolUsePromptTokenCount"]?.intValue ?? 0),
-            outputTokens: (metadata["candidatesTokenCount"]?.intValue ?? 0) + thoughts,
-            cachedInputTokens: metadata["cachedContentTokenCount"]?.intValue ?? 0,
+            inputTokens: prompt + (metadata["toolUsePromptTokenCount"]?.tokenCount ?? 0),
+            outputTokens: (metadata["candidatesTokenCount"]?.tokenCount ?? 0) + thoughts,
+            cachedInputTokens: metadata["cachedContentTokenCount"]?.tokenCount ?? 0,
             reasoningTokens: thoughts
         )
     }

@@ -61,6 +61,16 @@ struct FieldReader {
         return int
     }
 
+    /// An integer from `minimum` to `maximum`, or 400 naming the field: a count or a limit the
+    /// sidecar computes with (`max_tokens`, `n`), so it can neither be negative nor overflow a sum.
+    func optionalCount(_ key: String, from minimum: Int = 0, to maximum: Int) throws(TranslationError) -> Int? {
+        guard let count = try self.optionalInt(key) else { return nil }
+        guard (minimum...maximum).contains(count) else {
+            throw .invalid("'\(self.param(key))' must be an integer from \(minimum) to \(maximum), not \(count).", param: self.param(key))
+        }
+        return count
+    }
+
     func requiredArray(_ key: String) throws(TranslationError) -> [JSONValue] {
         guard let array = try self.optionalArray(key) else {
             throw .invalid("'\(self.param(key))' is required.", param: self.param(key))
