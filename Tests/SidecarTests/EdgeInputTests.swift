@@ -61,6 +61,21 @@ import Translate
         }
     }
 
+    /// Spellings a provider may read as a metered endpoint: forwarded, they would generate
+    /// tokens the quotas never see (found by the red-team review after the path fix).
+    @Test(arguments: [
+        "/v1/Chat/Completions", "/v1/chat%2Fcompletions", "/v1/chat/completions;x", "/v1/EMBEDDINGS", "/v1/files;jsessionid=1",
+    ])
+    func passthroughRefusesOtherSpellingsOfMeteredPaths(_ raw: String) throws {
+        let path = try RequestPath.normalized(raw, query: nil)
+        #expect(throws: ProxyError.self) { try PassthroughProxy.checkNotAnAlias(path) }
+    }
+
+    @Test(arguments: ["/v1/chat/completions", "/v1/chat/completions/chatcmpl-1/messages", "/v1/files/file-1/content", "/v1/batches"])
+    func passthroughForwardsOtherPaths(_ path: String) throws {
+        try PassthroughProxy.checkNotAnAlias(path)
+    }
+
     @Test func overlongPathsAre414AndQueriesAreCheckedApart() throws {
         let long = "/v1/" + String(repeating: "a", count: RequestPath.maximumBytes)
         do {

@@ -40,6 +40,7 @@ struct PassthroughProxy: Sendable {
         guard Self.forwardedMethods.contains(request.method) else {
             throw ProxyError(.methodNotAllowed, "The sidecar does not forward \(request.method) \(request.path).")
         }
+        try Self.checkNotAnAlias(request.path)
         guard client.settings?.allowsEveryModel ?? true else {
             self.context.audit.record("access_denied", ["client": .string(client.name), "path": .string(request.path)])
             throw ProxyError(.notAllowed, "Client '\(client.name)' is limited to some models, so it may not use \(request.path).")
@@ -106,6 +107,25 @@ struct PassthroughProxy: Sendable {
                 usage.record(record)
             }
         )
+    }
+
+    /// The endpoints the sidecar serves and meters itself, lower-cased.
+    static let meteredPaths = ["/v1/chat/completions", "/v1/embeddings"]
+
+    /// Refuses a path that a provider could read as one of ``meteredPaths`` although the router
+    /// did not: another letter case (`/v1/Chat/Completions`, for case-insensitive servers), a
+    /// `;` parameter (`/v1/chat/completions;x`, dropped by Servlet-style servers) or an escaped
+    /// `/` (`/v1/chat%2Fcompletions`, decoded before routing by Starlette or Go servers).
+    /// Forwarded, such a request would generate tokens the quotas never see. 400 `invalid_request`.
+    static func checkNotAnAlias(_ path: String) throws(ProxyError) {
+        let read = path.lowercased().replacing("%2f", with: "/")
+        let isAlias = read != path && Self.meteredPaths.contains { read.hasPrefix($0) }
+        guard !path.contains(";"), !isAlias else {
+            throw ProxyError(
+                .invalidRequest,
+                "Passthrough forwards no ';' parameters and no other spelling of \(Self.meteredPaths.joined(separator: " or "))."
+            )
+        }
     }
 
     /// The longest `Content-Type` or `Accept` value forwarded (1,024 bytes; a multipart
