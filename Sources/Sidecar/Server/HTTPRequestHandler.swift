@@ -111,10 +111,22 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelInactive()
     }
 
+    /// `server.idle_timeout` passed without a byte read or written: an idle connection is closed,
+    /// and so is one whose client took no byte of its answer for that long (the answer waits
+    /// on a full socket: the channel is not writable), which would otherwise hold its stream
+    /// slot, its buffered bytes and its upstream transfer for as long as the client likes.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent, case .idle = self.state {
-            context.close(promise: nil)
-            return
+        if event is IdleStateHandler.IdleStateEvent {
+            switch self.state {
+            case .idle:
+                context.close(promise: nil)
+                return
+            case .responding where !context.channel.isWritable:
+                context.close(promise: nil)
+                return
+            default:
+                break
+            }
         }
         if event is DrainDeadlineEvent {
             self.drainDeadlinePassed = true

@@ -1,0 +1,131 @@
+"""Adversarial flow control and configuration, second round, over raw sockets: clients that stop
+reading their answer (a TCP zero window) while it holds a stream slot or buffered bytes, and
+configuration files that point at endless or huge inputs.
+
+Every socket has a generous timeout, so a connection the sidecar forgets fails the test instead
+of hanging it; every loop is bounded in count and time."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sidecar import CLIENT_KEY, SidecarProcess, configuration, provider_keys
+
+SOCKET_TIMEOUT_S = 10
+CHAT = "/v1/chat/completions"
+
+
+@pytest.fixture
+def launch(emulator, tmp_path: Path) -> Iterator:
+    """Starts a sidecar whose `server:` section is `server` (YAML lines, indented by two)."""
+    started: list[SidecarProcess] = []
+
+    def start(server: str) -> SidecarProcess:
+        config = configuration(emulator) + "\nserver:\n" + server
+        process = SidecarProcess(tmp_path / f"sidecar{len(started)}", config, provider_keys(emulator))
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+def chat_request(stream: bool = False) -> bytes:
+    body = json.dumps({"model": "gpt-4o-mini", "stream": stream, "messages": [{"role": "user", "content": "Hi"}]}).encode()
+    head = (f"POST {CHAT} HTTP/1.1\r\nHost: sidecar\r\nAuthorization: Bearer {CLIENT_KEY}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+    return head.encode() + body
+
+
+def stalled_connection(sidecar: SidecarProcess) -> socket.socket:
+    """A connection whose receive window is tiny and which is never read: the sidecar's writes
+    stop once the kernel buffers between them are full."""
+    connection = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    connection.settimeout(SOCKET_TIMEOUT_S)
+    connection.connect(("127.0.0.1", sidecar.port))
+    return connection
+
+
+def scrape(sidecar: SidecarProcess) -> bytes:
+    with socket.create_connection(("127.0.0.1", sidecar.port), timeout=SOCKET_TIMEOUT_S) as connection:
+        connection.sendall(b"GET /metrics HTTP/1.1\r\nHost: sidecar\r\nConnection: close\r\n\r\n")
+        data = b""
+        while piece := connection.recv(65536):
+            data += piece
+        return data
+
+
+def gauge(sidecar: SidecarProcess, name: str) -> float:
+    # The idle timeouts here are short, and a debug build on a loaded machine may see one pass
+    # before it reads a fresh connection's request: a reset scrape is tried again.
+    for _ in range(3):
+        try:
+            data = scrape(sidecar)
+            break
+        except ConnectionResetError:
+            time.sleep(0.1)
+    else:
+        pytest.fail("every scrape of /metrics was reset")
+    match = re.search(rf"^{name} (\S+)$", data.decode(), re.MULTILINE)
+    assert match, f"{name} not in /metrics"
+    return float(match.group(1))
+
+
+def wait_for_gauge(sidecar: SidecarProcess, name: str, done, within_s: float) -> float:
+    """The gauge once `done(value)` holds, or its value when `within_s` passed."""
+    deadline = time.monotonic() + within_s
+    while not done(current := gauge(sidecar, name)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return current
+
+
+# -- a client that never reads its answer -------------------------------------------------------------
+
+# Far more than the loopback socket buffers hold (a few MiB), so the sidecar's write stalls.
+LARGE_REPLY = "x" * 12_000_000
+# A stream of ~12 MB in ~12,000 events, likewise.
+LONG_STREAM = " ".join(["y" * 1000] * 12_000)
+
+
+def test_a_buffered_answer_the_client_never_reads_gives_its_budget_back(launch, emulator):
+    sidecar = launch("  max_buffered_bytes: 64MiB\n  idle_timeout: 2s\n  request_read_timeout: 2s\n")
+    emulator.cycle("openai", [{"reply": LARGE_REPLY}])
+    connection = stalled_connection(sidecar)
+    try:
+        connection.sendall(chat_request())
+        # The answer is collected (budgeted) and its write stalls on the full socket.
+        assert wait_for_gauge(sidecar, "llm_sidecar_buffered_bytes", lambda held: held > 0, within_s=3) > 0
+        # A client that reads nothing for idle_timeout while its answer waits is cut off, and the
+        # answer's bytes are given back.
+        held = wait_for_gauge(sidecar, "llm_sidecar_buffered_bytes", lambda held: held == 0, within_s=10)
+        assert held == 0, f"{held:.0f} buffered bytes still held for a client that stopped reading"
+    finally:
+        emulator.cycle("openai", [])
+        connection.close()
+
+
+def test_a_stream_the_client_never_reads_gives_its_slot_back(launch, emulator):
+    sidecar = launch("  max_streams: 2\n  max_connections: 10\n  idle_timeout: 2s\n  request_read_timeout: 2s\n")
+    emulator.cycle("openai", [{"reply": LONG_STREAM}])
+    connections = [stalled_connection(sidecar) for _ in range(2)]
+    try:
+        for connection in connections:
+            connection.sendall(chat_request(stream=True))
+        assert wait_for_gauge(sidecar, "llm_sidecar_streams_in_flight", lambda held: held == 2, within_s=3) == 2
+        held = wait_for_gauge(sidecar, "llm_sidecar_streams_in_flight", lambda held: held == 0, within_s=10)
+        assert held == 0, f"{held:.0f} stream slots still held by clients that stopped reading"
+        lines = sidecar.wait_for_usage_lines(2)
+        assert [line["outcome"] for line in lines] == ["client_disconnected"] * 2
+    finally:
+        emulator.cycle("openai", [])
+        for connection in connections:
+            connection.close()
