@@ -129,3 +129,43 @@ def test_a_stream_the_client_never_reads_gives_its_slot_back(launch, emulator):
         emulator.cycle("openai", [])
         for connection in connections:
             connection.close()
+
+
+# -- connections that only take a place ---------------------------------------------------------------
+
+def healthz(connection: socket.socket) -> bytes:
+    connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: sidecar\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        piece = connection.recv(65536)
+        assert piece, "closed before an answer"
+        data += piece
+    return data.split(b"\r\n", 1)[0]
+
+
+@pytest.mark.parametrize("after_a_request", [False, True], ids=["silent", "idle-after-a-request"])
+def test_idle_connections_at_max_connections_do_not_lock_clients_out(launch, after_a_request):
+    sidecar = launch("  max_connections: 20\n  max_streams: 5\n")  # idle_timeout stays 5 min
+    # No token is needed to open a TCP connection: an attacker holds every place with
+    # connections that send nothing (or one cheap request) and then stay silent.
+    held = [socket.create_connection(("127.0.0.1", sidecar.port), timeout=SOCKET_TIMEOUT_S) for _ in range(20)]
+    try:
+        if after_a_request:
+            assert {healthz(connection) for connection in held} == {b"HTTP/1.1 200 OK"}
+        time.sleep(1.5)  # all accepted, and idle for longer than a place is kept for an idle connection (1 s)
+        client = sidecar.client(timeout=SOCKET_TIMEOUT_S)
+        answer = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}])
+        assert answer.choices[0].message.content
+        # The place was taken from an idle connection, which the sidecar closed.
+        for connection in held:
+            connection.settimeout(0.5)
+        closed = 0
+        for connection in held:
+            try:
+                closed += connection.recv(1) == b""
+            except (TimeoutError, ConnectionResetError):
+                pass
+        assert closed >= 1
+    finally:
+        for connection in held:
+            connection.close()
