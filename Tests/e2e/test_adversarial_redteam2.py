@@ -8,15 +8,18 @@ of hanging it; every loop is bounded in count and time."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import resource
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from sidecar import CLIENT_KEY, SidecarProcess, configuration, provider_keys
+from sidecar import CLIENT_KEY, SidecarProcess, binary, configuration, provider_keys
 
 SOCKET_TIMEOUT_S = 10
 CHAT = "/v1/chat/completions"
@@ -169,3 +172,41 @@ def test_idle_connections_at_max_connections_do_not_lock_clients_out(launch, aft
     finally:
         for connection in held:
             connection.close()
+
+
+# -- configuration files that never end ----------------------------------------------------------------
+
+def check_config(path: Path) -> subprocess.CompletedProcess:
+    """`llm-sidecar check-config path` with 2 GB of address space and 20 s: an endless read
+    ends in a signal or a timeout instead of filling the machine."""
+    def bounded() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    return subprocess.run([str(binary()), "check-config", str(path)], capture_output=True, text=True, timeout=20,
+                          preexec_fn=bounded)
+
+
+@pytest.mark.parametrize("catalog", ["fifo", "/dev/zero", "directory"])
+def test_a_price_catalog_that_is_not_a_regular_file_is_a_configuration_problem(tmp_path, catalog):
+    os.mkfifo(tmp_path / "fifo")  # nobody ever writes to it: opening it for reading blocks
+    (tmp_path / "directory").mkdir()
+    config = tmp_path / "sidecar.yaml"
+    config.write_text(f"providers:\n  demo:\n    dialect: demo\nmodels:\n  demo:\n    provider: demo\n"
+                      f"pricing:\n  catalog: {catalog}\n")
+    try:
+        result = check_config(config)
+    except subprocess.TimeoutExpired:
+        pytest.fail("check-config hung reading the catalog")
+    assert result.returncode == 1, f"exit {result.returncode}: {result.stderr[-500:]}"
+    assert "pricing.catalog" in result.stderr and "not a regular file" in result.stderr, result.stderr[-500:]
+
+
+def test_a_configuration_file_beyond_its_limit_is_refused_without_reading_it(tmp_path):
+    config = tmp_path / "sidecar.yaml"
+    # A valid file padded with a comment line to 100 MB: read whole, it took 7 s and 218 MB.
+    with config.open("w") as file:
+        file.write("providers:\n  demo:\n    dialect: demo\nmodels:\n  demo:\n    provider: demo\n#")
+        file.write("x" * 100_000_000 + "\n")
+    result = check_config(config)
+    assert result.returncode == 1, f"exit {result.returncode}: {result.stderr[-500:]}"
+    assert "larger than" in result.stderr, result.stderr[-500:]
