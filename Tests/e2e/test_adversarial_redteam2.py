@@ -210,3 +210,15 @@ def test_a_configuration_file_beyond_its_limit_is_refused_without_reading_it(tmp
     result = check_config(config)
     assert result.returncode == 1, f"exit {result.returncode}: {result.stderr[-500:]}"
     assert "larger than" in result.stderr, result.stderr[-500:]
+
+
+def test_a_huge_key_file_gives_no_key(tmp_path):
+    # A log swapped in for the key file by mistake: read whole, it became a 50 MB "key" sent
+    # upstream with every request.
+    (tmp_path / "key").write_text("k" * 50_000_000)
+    config = tmp_path / "sidecar.yaml"
+    config.write_text("providers:\n  openai:\n    dialect: openai\n    base_url: https://api.openai.com/v1\n"
+                      "    api_key_file: key\nmodels:\n  m:\n    provider: openai\n    price: { input: 1, output: 1 }\n")
+    result = check_config(config)
+    output = result.stdout + result.stderr
+    assert "provider 'openai' has no API key" in output, output[-500:]
