@@ -7,6 +7,7 @@ of hanging it; every loop is bounded in count and time."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -222,3 +223,33 @@ def test_a_huge_key_file_gives_no_key(tmp_path):
     result = check_config(config)
     output = result.stdout + result.stderr
     assert "provider 'openai' has no API key" in output, output[-500:]
+
+
+# -- bodies without a valid client token -----------------------------------------------------------------
+
+def test_bodies_without_a_valid_token_do_not_spend_the_buffered_budget(emulator, tmp_path):
+    token_hash = hashlib.sha256(CLIENT_KEY.encode()).hexdigest()
+    config = (configuration(emulator) + "\nserver:\n  max_buffered_bytes: 16MiB\n"
+              + f"clients:\n  app:\n    token_sha256: {token_hash}\n")
+    sidecar = SidecarProcess(tmp_path / "sidecar", config, provider_keys(emulator))
+    # Almost all of a 4 MB body, four times, with no token or a wrong one: before, they held
+    # 16 MB of the budget until the read deadline (30 s, renewable), and every client got 503.
+    connections = [socket.create_connection(("127.0.0.1", sidecar.port), timeout=SOCKET_TIMEOUT_S) for _ in range(4)]
+    try:
+        for index, connection in enumerate(connections):
+            token = b"Authorization: Bearer sk-wrong\r\n" if index % 2 else b""
+            connection.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: sidecar\r\n" + token
+                               + b"Content-Length: 4000000\r\n\r\n" + b"x" * 3_900_000)
+        time.sleep(0.5)
+        assert gauge(sidecar, "llm_sidecar_buffered_bytes") == 0
+        client = sidecar.client(timeout=SOCKET_TIMEOUT_S)
+        answer = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x" * 100_000}])
+        assert answer.choices[0].message.content
+        # The rest of a body arrives: it is answered 401, as before.
+        connections[0].sendall(b"x" * 100_000)
+        head = connections[0].recv(65536)
+        assert head.startswith(b"HTTP/1.1 401"), head[:200]
+    finally:
+        for connection in connections:
+            connection.close()
+        sidecar.stop()

@@ -53,6 +53,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let responder: Responder
     private let maximumBodyBytes: @Sendable () -> Int
     private let requestBudget: (@Sendable () -> BufferBudget)?
+    private let headRefusal: (@Sendable (HTTPRequestHead) -> ProxyError?)?
     private let deadline: RequestReadDeadline
     private var limit = 0
     /// The current request body's share of `server.max_buffered_bytes`.
@@ -66,14 +67,18 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// - Parameters:
     ///   - maximumBodyBytes: read for each request, so a configuration reload applies.
     ///   - requestBudget: a fresh share of `server.max_buffered_bytes` for each request body; `nil`: unbudgeted.
+    ///   - headRefusal: why a request is refused at its head (an invalid client token): its body
+    ///     is read and dropped unbudgeted, so unauthenticated bodies cannot spend the budget.
     init(
         maximumBodyBytes: @escaping @Sendable () -> Int,
         requestBudget: (@Sendable () -> BufferBudget)? = nil,
+        headRefusal: (@Sendable (HTTPRequestHead) -> ProxyError?)? = nil,
         deadline: RequestReadDeadline,
         responder: @escaping Responder
     ) {
         self.maximumBodyBytes = maximumBodyBytes
         self.requestBudget = requestBudget
+        self.headRefusal = headRefusal
         self.deadline = deadline
         self.responder = responder
     }
@@ -162,6 +167,15 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
                 self.refuse(head, self.tooLarge, keepAlive: false, context: context)
             } else {
                 self.state = .discarding(head, refusal: self.tooLarge, dropped: 0)
+            }
+            return
+        }
+        if let refusal = self.headRefusal?(head) {
+            // Answered through the responder, which refuses the request itself where it must.
+            if expectsContinue {
+                self.refuse(head, refusal, keepAlive: false, context: context)
+            } else {
+                self.state = .discarding(head, refusal: refusal, dropped: 0)
             }
             return
         }

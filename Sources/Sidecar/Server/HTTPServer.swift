@@ -31,6 +31,9 @@ final class HTTPServer: Service {
         var maximumBodyBytes: @Sendable () -> Int
         /// A fresh share of `server.max_buffered_bytes` for each request body; `nil`: unbudgeted.
         var requestBudget: (@Sendable () -> BufferBudget)? = nil
+        /// Why a request is refused at its head (a missing or wrong client token), if it is: its
+        /// body is then read and dropped, never held against `server.max_buffered_bytes`.
+        var headRefusal: (@Sendable (HTTPRequestHead) -> ProxyError?)? = nil
         /// Read for each new connection (default 4096): beyond it the connection takes the place of
         /// the one idle the longest (idle for at least 1 s), which is closed, else it gets 503
         /// `too_many_connections` and is closed.
@@ -115,6 +118,7 @@ final class HTTPServer: Service {
             HTTPRequestHandler(
                 maximumBodyBytes: configuration.maximumBodyBytes,
                 requestBudget: configuration.requestBudget,
+                headRefusal: configuration.headRefusal,
                 deadline: deadline,
                 responder: responder
             ),
