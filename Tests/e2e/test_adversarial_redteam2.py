@@ -253,3 +253,15 @@ def test_bodies_without_a_valid_token_do_not_spend_the_buffered_budget(emulator,
         for connection in connections:
             connection.close()
         sidecar.stop()
+
+
+@pytest.mark.parametrize("name", ["_other", "default"])
+def test_client_names_the_usage_statistics_use_are_refused(tmp_path, name):
+    # A client named `_other` saw, as its own, every unknown client's and the overflow group's
+    # requests; one named `default`, the anonymous caller's (rebuilt from the usage file).
+    config = tmp_path / "sidecar.yaml"
+    config.write_text("providers:\n  demo:\n    dialect: demo\nmodels:\n  demo:\n    provider: demo\n"
+                      f"clients:\n  {name}:\n    token_sha256: {'ab' * 32}\n")
+    result = check_config(config)
+    assert result.returncode == 1, f"exit {result.returncode}: {result.stdout[-300:]}"
+    assert f"clients.{name}" in result.stderr and "reserved" in result.stderr, result.stderr[-500:]
