@@ -10,10 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import re
 import resource
 import socket
+import struct
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -265,3 +268,58 @@ def test_client_names_the_usage_statistics_use_are_refused(tmp_path, name):
     result = check_config(config)
     assert result.returncode == 1, f"exit {result.returncode}: {result.stdout[-300:]}"
     assert f"clients.{name}" in result.stderr and "reserved" in result.stderr, result.stderr[-500:]
+
+
+# -- a storm of clients that give up at every point ------------------------------------------------------
+
+def test_after_a_storm_of_clients_giving_up_every_gauge_is_back_to_zero(launch, emulator):
+    sidecar = launch("  max_streams: 20\n  max_connections: 100\n  max_buffered_bytes: 8MiB\n")
+    # Slow streams, late headers, plain answers and 3 MB answers, in turn.
+    emulator.cycle("openai", [{"chunk_delay_ms": 20}, {"hang_before_headers_s": 0.3}, {}, {"reply": "x" * 3_000_000}])
+    complete = []
+    lock = threading.Lock()
+
+    def one(index: int) -> None:
+        choice = random.Random(index)
+        body = json.dumps({"model": "gpt-4o-mini", "stream": choice.random() < 0.6,
+                           "messages": [{"role": "user", "content": "Hi " * 2000}]}).encode()
+        request = (f"POST {CHAT} HTTP/1.1\r\nHost: sidecar\r\nAuthorization: Bearer {CLIENT_KEY}\r\n"
+                   f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+        mode = choice.choice(["reset_after_send", "reset_mid_body", "read_some", "read_all", "half_close"])
+        connection = socket.create_connection(("127.0.0.1", sidecar.port), timeout=SOCKET_TIMEOUT_S)
+        try:
+            connection.sendall(request[:len(request) // 2] if mode == "reset_mid_body" else request)
+            if mode != "reset_mid_body":
+                with lock:
+                    complete.append(index)
+            if mode == "read_some":
+                time.sleep(choice.random() * 0.3)
+                connection.recv(1000)
+            elif mode == "read_all":
+                while connection.recv(65536):
+                    pass
+            elif mode == "half_close":
+                connection.shutdown(socket.SHUT_WR)
+                time.sleep(choice.random() * 0.3)
+            else:
+                time.sleep(choice.random() * 0.05)
+        except OSError:
+            pass
+        finally:
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset, not FIN
+            connection.close()
+
+    try:
+        threads = [threading.Thread(target=one, args=(index,)) for index in range(150)]
+        for thread in threads:
+            thread.start()
+            time.sleep(0.005)
+        for thread in threads:
+            thread.join(SOCKET_TIMEOUT_S * 3)
+        for name in ("llm_sidecar_streams_in_flight", "llm_sidecar_buffered_bytes"):
+            held = wait_for_gauge(sidecar, name, lambda value: value == 0, within_s=10)
+            assert held == 0, f"{name} is {held:.0f} after the storm"
+        lines = sidecar.wait_for_usage_lines(len(complete))
+        assert len(lines) == len(complete), f"{len(lines)} usage lines for {len(complete)} complete requests"
+    finally:
+        emulator.cycle("openai", [])
