@@ -165,9 +165,10 @@ def test_connections_beyond_max_connections_are_refused_with_503(launch):
     sidecar = launch("  max_connections: 20\n  max_streams: 5\n")
     held = [connect(sidecar) for _ in range(20)]
     try:
-        for connection in held:  # every one accepted and served
+        for connection in held:  # every one accepted and served, then busy with a request's first half
             connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: sidecar\r\n\r\n")
             assert read_response(connection)[0] == 200
+            connection.sendall(b"GET /healthz HTTP/1.1\r\n")
         with connect(sidecar) as extra:
             extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: sidecar\r\n\r\n")
             status, headers, body = read_response(extra)

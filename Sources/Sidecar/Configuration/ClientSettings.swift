@@ -44,6 +44,12 @@ extension ClientSettings {
 
     static func decodeAll(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> [ClientSettings] {
         reader.mapping(value).compactMap { name, child in
+            // The anonymous caller's name, and what unknown clients count under in the usage
+            // statistics: a client so named would see their requests as its own.
+            guard name != ClientIdentity.anonymous, name != UsageStatistics.Group.other else {
+                reader.report(child, "the client name '\(name)' is reserved (the anonymous caller's, or the usage statistics' for unknown clients)")
+                return nil
+            }
             var client = ClientSettings(name: name, tokenHash: [])
             for (key, option) in reader.mapping(child, allowedKeys: Self.keys) {
                 switch key {

@@ -175,12 +175,20 @@ extension ProviderConfiguration {
         return path
     }
 
+    /// The largest key file read: 64 KiB. A larger file, or one that is not a regular file, gives
+    /// no key (the provider is reported as having none).
+    static let maximumKeyFileBytes = 64 << 10
+
     /// Reads a key from the environment or a file, trimmed; `nil` when absent or empty.
     static func readKey(_ source: KeySource, environment: [String: String]) -> Secret? {
         let raw: String?
         switch source {
         case .environment(let name): raw = environment[name]
-        case .file(let path): raw = try? String(contentsOfFile: path, encoding: .utf8)
+        case .file(let path):
+            raw = try? {
+                try InputFile.checkRegularFile(path, limit: Self.maximumKeyFileBytes)
+                return try String(contentsOfFile: path, encoding: .utf8)
+            }()
         }
         guard let key = raw?.trimmed, !key.isEmpty else { return nil }
         return Secret(value: String(key))

@@ -19,11 +19,16 @@ extension SidecarConfiguration {
     ]
     static let usageKeys: Set<String> = ["sink", "labels"]
 
-    /// Reads and validates the configuration file at `path`.
+    /// The largest configuration file read: 4 MiB (a file with a thousand models is about 100 KB).
+    static let maximumFileBytes = 4 << 20
+
+    /// Reads and validates the configuration file at `path` (a regular file of at most
+    /// ``maximumFileBytes``).
     /// - Throws: ``ConfigurationError`` listing every problem found, each with file, line and field.
     static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SidecarConfiguration {
         let text: String
         do {
+            try InputFile.checkRegularFile(path, limit: Self.maximumFileBytes)
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw ConfigurationError(problems: [

@@ -21,8 +21,13 @@ extension PriceCatalog {
         return catalog
     }
 
+    /// The largest catalog read: 64 MiB (LiteLLM's is 3.4 MB). A larger file, or one that is not
+    /// a regular file (a FIFO, `/dev/zero`), is a configuration problem.
+    static let maximumFileBytes = 64 << 20
+
     private static func read(_ path: String) throws(PriceCatalogError) -> [UInt8] {
         do {
+            try InputFile.checkRegularFile(path, limit: Self.maximumFileBytes)
             return try InputFile(path: path).readAll()
         } catch {
             throw PriceCatalogError(.unreadable, error.description)

@@ -53,6 +53,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let responder: Responder
     private let maximumBodyBytes: @Sendable () -> Int
     private let requestBudget: (@Sendable () -> BufferBudget)?
+    private let headRefusal: (@Sendable (HTTPRequestHead) -> ProxyError?)?
     private let deadline: RequestReadDeadline
     private var limit = 0
     /// The current request body's share of `server.max_buffered_bytes`.
@@ -66,14 +67,18 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// - Parameters:
     ///   - maximumBodyBytes: read for each request, so a configuration reload applies.
     ///   - requestBudget: a fresh share of `server.max_buffered_bytes` for each request body; `nil`: unbudgeted.
+    ///   - headRefusal: why a request is refused at its head (an invalid client token): its body
+    ///     is read and dropped unbudgeted, so unauthenticated bodies cannot spend the budget.
     init(
         maximumBodyBytes: @escaping @Sendable () -> Int,
         requestBudget: (@Sendable () -> BufferBudget)? = nil,
+        headRefusal: (@Sendable (HTTPRequestHead) -> ProxyError?)? = nil,
         deadline: RequestReadDeadline,
         responder: @escaping Responder
     ) {
         self.maximumBodyBytes = maximumBodyBytes
         self.requestBudget = requestBudget
+        self.headRefusal = headRefusal
         self.deadline = deadline
         self.responder = responder
     }
@@ -111,10 +116,22 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelInactive()
     }
 
+    /// `server.idle_timeout` passed without a byte read or written: an idle connection is closed,
+    /// and so is one whose client took no byte of its answer for that long (the answer waits
+    /// on a full socket: the channel is not writable), which would otherwise hold its stream
+    /// slot, its buffered bytes and its upstream transfer for as long as the client likes.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent, case .idle = self.state {
-            context.close(promise: nil)
-            return
+        if event is IdleStateHandler.IdleStateEvent {
+            switch self.state {
+            case .idle:
+                context.close(promise: nil)
+                return
+            case .responding where !context.channel.isWritable:
+                context.close(promise: nil)
+                return
+            default:
+                break
+            }
         }
         if event is DrainDeadlineEvent {
             self.drainDeadlinePassed = true
@@ -150,6 +167,15 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
                 self.refuse(head, self.tooLarge, keepAlive: false, context: context)
             } else {
                 self.state = .discarding(head, refusal: self.tooLarge, dropped: 0)
+            }
+            return
+        }
+        if let refusal = self.headRefusal?(head) {
+            // Answered through the responder, which refuses the request itself where it must.
+            if expectsContinue {
+                self.refuse(head, refusal, keepAlive: false, context: context)
+            } else {
+                self.state = .discarding(head, refusal: refusal, dropped: 0)
             }
             return
         }

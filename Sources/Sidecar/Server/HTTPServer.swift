@@ -31,8 +31,12 @@ final class HTTPServer: Service {
         var maximumBodyBytes: @Sendable () -> Int
         /// A fresh share of `server.max_buffered_bytes` for each request body; `nil`: unbudgeted.
         var requestBudget: (@Sendable () -> BufferBudget)? = nil
-        /// Read for each new connection: beyond it the connection gets 503 `too_many_connections`
-        /// and is closed (default 4096).
+        /// Why a request is refused at its head (a missing or wrong client token), if it is: its
+        /// body is then read and dropped, never held against `server.max_buffered_bytes`.
+        var headRefusal: (@Sendable (HTTPRequestHead) -> ProxyError?)? = nil
+        /// Read for each new connection (default 4096): beyond it the connection takes the place of
+        /// the one idle the longest (idle for at least 1 s), which is closed, else it gets 503
+        /// `too_many_connections` and is closed.
         var maximumConnections: @Sendable () -> Int = { 4096 }
         /// From a request's first byte until it is complete (default 30 s; slowloris defence).
         var requestReadTimeout: TimeAmount = .seconds(30)
@@ -71,13 +75,14 @@ final class HTTPServer: Service {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                guard connections.add(channel, limit: configuration.maximumConnections()) else {
+                let activity = ConnectionActivity()
+                guard connections.add(channel, activity: activity, limit: configuration.maximumConnections()) else {
                     return channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(ConnectionRefusalHandler(timeout: configuration.requestReadTimeout))
                     }
                 }
                 return channel.eventLoop.makeCompletedFuture {
-                    try Self.configure(channel.pipeline.syncOperations, configuration: configuration, responder: responder)
+                    try Self.configure(channel.pipeline.syncOperations, configuration: configuration, activity: activity, responder: responder)
                 }
             }
             .bind(host: configuration.host, port: configuration.port)
@@ -91,9 +96,10 @@ final class HTTPServer: Service {
     static func configure(
         _ pipeline: ChannelPipeline.SynchronousOperations,
         configuration: Configuration,
+        activity: ConnectionActivity = ConnectionActivity(),
         responder: @escaping HTTPRequestHandler.Responder
     ) throws {
-        let deadline = RequestReadDeadline(timeout: configuration.requestReadTimeout)
+        let deadline = RequestReadDeadline(timeout: configuration.requestReadTimeout, activity: activity)
         try pipeline.addHandler(RequestReadDeadlineHandler(deadline))
         // Every response's header values are escaped once (`escapedForSending`); NIO's
         // outbound validation stays on behind it, so a value that slipped past closes the
@@ -112,6 +118,7 @@ final class HTTPServer: Service {
             HTTPRequestHandler(
                 maximumBodyBytes: configuration.maximumBodyBytes,
                 requestBudget: configuration.requestBudget,
+                headRefusal: configuration.headRefusal,
                 deadline: deadline,
                 responder: responder
             ),
@@ -134,23 +141,44 @@ final class HTTPServer: Service {
     }
 }
 
-/// The server's open connections, so shutdown can ask each to finish and wait until they have.
+/// The server's open connections, so shutdown can ask each to finish and wait until they have,
+/// and `server.max_connections` can be kept.
 private final class ConnectionTracker: Sendable {
-    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private struct Connection {
+        var channel: any Channel
+        var activity: ConnectionActivity
+    }
+
+    private let channels = Mutex<[ObjectIdentifier: Connection]>([:])
 
     var count: Int { self.channels.withLock { $0.count } }
 
-    /// Tracks `channel` unless `limit` connections are already open; `false`: refuse it.
-    func add(_ channel: any Channel, limit: Int) -> Bool {
+    /// A connection idle this long may be closed to make room for a new one.
+    static let sheddableAfter = TimeAmount.seconds(1)
+
+    /// Tracks `channel` unless `limit` connections are already open and none of them has been
+    /// idle for ``sheddableAfter``; `false`: refuse it. The one idle the longest (silent since it
+    /// was accepted, or since its last answer) is closed to make room, so connections that only
+    /// hold a place cannot lock clients out.
+    func add(_ channel: any Channel, activity: ConnectionActivity, limit: Int) -> Bool {
         let key = ObjectIdentifier(channel)
-        let admitted = self.channels.withLock { channels in
-            guard channels.count < limit else { return false }
-            channels[key] = channel
-            return true
+        let latest = Int(clamping: (NIODeadline.now() - Self.sheddableAfter).uptimeNanoseconds)
+        let (admitted, shed) = self.channels.withLock { channels -> (Bool, (any Channel)?) in
+            var shed: (any Channel)?
+            if channels.count >= limit {
+                let idle = channels.compactMap { entry in entry.value.activity.idleSinceNanoseconds.map { (entry.key, $0) } }
+                guard let oldest = idle.min(by: { $0.1 < $1.1 }), oldest.1 <= latest else { return (false, nil) }
+                shed = channels.removeValue(forKey: oldest.0)?.channel
+            }
+            channels[key] = Connection(channel: channel, activity: activity)
+            return (true, shed)
         }
+        shed?.close(promise: nil)
         guard admitted else { return false }
         channel.closeFuture.whenComplete { _ in
-            self.channels.withLock { _ = $0.removeValue(forKey: key) }
+            self.channels.withLock { channels in
+                if channels[key]?.channel === channel { channels.removeValue(forKey: key) }
+            }
         }
         return true
     }
@@ -167,7 +195,7 @@ private final class ConnectionTracker: Sendable {
     }
 
     private func send(_ event: some Sendable, thenWait timeout: Duration) async -> Bool {
-        let open = self.channels.withLock { Array($0.values) }
+        let open = self.channels.withLock { $0.values.map(\.channel) }
         guard let loop = open.first?.eventLoop else { return true }
         for channel in open { channel.pipeline.fireUserInboundEventTriggered(event) }
         let closed = EventLoopFuture.andAllComplete(open.map(\.closeFuture), on: loop)

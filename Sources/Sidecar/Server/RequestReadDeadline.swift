@@ -7,6 +7,7 @@
 
 import NIOCore
 import NIOHTTP1
+import Synchronization
 import Translate
 
 /// Gives a client `server.request_read_timeout` (30 s) from the first byte of a request until
@@ -26,6 +27,8 @@ import Translate
 /// ``HTTPRequestHandler`` (when an answer starts and ends); all run on the connection's event loop.
 final class RequestReadDeadline {
     private let timeout: TimeAmount
+    /// Published for ``HTTPServer``'s connection cap: whether the connection is idle.
+    let activity: ConnectionActivity
     private var timer: Scheduled<Void>?
     /// Bytes of a request arrived and the decoder has not yet parsed its end.
     private var requestOpen = false
@@ -34,8 +37,9 @@ final class RequestReadDeadline {
     /// The front handler's context: the 408 is written below the HTTP encoder (the decoder is mid-request).
     private weak var front: ChannelHandlerContext?
 
-    init(timeout: TimeAmount) {
+    init(timeout: TimeAmount, activity: ConnectionActivity = ConnectionActivity()) {
         self.timeout = timeout
+        self.activity = activity
     }
 
     /// Whether the deadline is running.
@@ -70,6 +74,7 @@ final class RequestReadDeadline {
 
     /// Runs the timer exactly while a request is open and no answer is being written.
     private func update() {
+        self.activity.update(idle: !self.requestOpen && !self.answering)
         guard self.requestOpen, !self.answering, let context = self.front else {
             self.timer?.cancel()
             self.timer = nil
@@ -125,4 +130,29 @@ final class RequestEndObserver: ChannelInboundHandler, RemovableChannelHandler {
         }
         context.fireChannelRead(data)
     }
+}
+
+/// Whether a connection is idle — no byte of a request pending and no answer being written — and
+/// since when, so that a new connection beyond `server.max_connections` can take the place of
+/// the one idle the longest. Written on the connection's event loop, read by the accepting thread.
+final class ConnectionActivity: Sendable {
+    /// `NIODeadline.now()` in nanoseconds when the connection last became idle; -1 while busy.
+    private let idleSince = Atomic(NIODeadline.now().uptimeNanoseconds.clamped)
+
+    /// When the connection became idle; `nil` while it is busy.
+    var idleSinceNanoseconds: Int? {
+        let since = self.idleSince.load(ordering: .relaxed)
+        return since < 0 ? nil : since
+    }
+
+    func update(idle: Bool) {
+        guard idle else { return self.idleSince.store(-1, ordering: .relaxed) }
+        if self.idleSince.load(ordering: .relaxed) < 0 {
+            self.idleSince.store(NIODeadline.now().uptimeNanoseconds.clamped, ordering: .relaxed)
+        }
+    }
+}
+
+extension UInt64 {
+    fileprivate var clamped: Int { Int(clamping: self) }
 }

@@ -99,6 +99,16 @@ struct SidecarApplication {
                 idleTimeout: TimeAmount(self.configuration.server.idleTimeout),
                 maximumBodyBytes: { store.current.configuration.server.maxRequestBodyBytes },
                 requestBudget: { context.bufferBudget(snapshot: store.current) },
+                headRefusal: { head in
+                    let clients = store.current.configuration.clients
+                    guard !clients.isEmpty else { return nil }
+                    do throws(ProxyError) {
+                        _ = try ClientIdentity.authenticate(ServerRequest(head: head, body: ByteBuffer()), clients: clients)
+                        return nil
+                    } catch {
+                        return error
+                    }
+                },
                 maximumConnections: { store.current.configuration.server.maxConnections },
                 requestReadTimeout: TimeAmount(self.configuration.server.requestReadTimeout),
                 drain: { (store.current.configuration.server.shutdownDelay, store.current.configuration.server.drainTimeout) },

@@ -67,17 +67,38 @@ struct InputFile: ~Copyable {
     }
 }
 
-/// A file that cannot be read, with the system's reason.
+extension InputFile {
+    /// Checks, without opening it, that `path` is a regular file of at most `limit` bytes, so an
+    /// operator's file is read neither forever (`/dev/zero`), nor blocked on (a FIFO nobody
+    /// writes), nor into memory whole when it is a huge file swapped in by mistake.
+    static func checkRegularFile(_ path: String, limit: Int) throws(InputFileError) {
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw InputFileError(path: path, errno: errno) }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw InputFileError(path: path, reason: "not a regular file") }
+        guard status.st_size <= limit else {
+            throw InputFileError(path: path, reason: "larger than \(limit >> 20) MiB (\(status.st_size) bytes)")
+        }
+    }
+}
+
+/// A file that cannot be read, with the system's reason or the sidecar's.
 struct InputFileError: Error, Sendable, CustomStringConvertible {
     var path: String
-    /// The `errno` value.
+    /// The `errno` value; 0 when `reason` says why.
     var code: Int32
+    var reason: String?
 
     init(path: String, errno code: Int32) {
         self.path = path
         self.code = code
     }
 
+    init(path: String, reason: String) {
+        self.path = path
+        self.code = 0
+        self.reason = reason
+    }
+
     /// `cannot read 'usage.log': No such file or directory`.
-    var description: String { "cannot read '\(self.path)': \(String(cString: strerror(self.code)))" }
+    var description: String { "cannot read '\(self.path)': \(self.reason ?? String(cString: strerror(self.code)))" }
 }
