@@ -79,6 +79,24 @@ import Translate
         #expect(configuration.warnings == ["provider 'deepseek' has no API key: set the environment variable DEEPSEEK_API_KEY"])
     }
 
+    /// A key with a line break inside would end the Authorization header line and add another
+    /// to every provider request: it is no key, and the provider is reported as having none.
+    @Test(arguments: ["sk-one\nsk-two", "sk-a\r\nX-Injected: yes", "sk-\u{0}nul"])
+    func keysHoldingControlCharactersAreNoKeys(key: String) throws {
+        let configuration = try self.parse(Self.minimal, environment: ["DEEPSEEK_API_KEY": key])
+        #expect(configuration.providers["deepseek"]?.isUsable == false)
+    }
+
+    @Test func providerHeadersHoldingControlCharactersAreProblems() {
+        let yaml = Self.minimal.replacingOccurrences(
+            of: "api_key_env: DEEPSEEK_API_KEY",
+            with: "api_key_env: DEEPSEEK_API_KEY\n    headers: {X-Org: \"${ORG}\"}"
+        )
+        let problems = self.problems(yaml, environment: ["ORG": "acme\r\nX-Injected: yes"])
+        #expect(problems.count == 1)
+        #expect(problems.first?.contains("header 'X-Org' must hold no control characters") == true)
+    }
+
     @Test func keysFromFiles() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("key-\(UUID().uuidString)").path
         try "sk-from-file\n".write(toFile: path, atomically: true, encoding: .utf8)

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import FoundationEssentials
+import NIOHTTP1
 import Translate
 
 extension ProviderConfiguration {
@@ -61,7 +62,7 @@ extension ProviderConfiguration {
             case "base_url": provider.baseURL = Self.decodeBaseURL(child, reader: &reader) ?? ""
             case "api_key_env": provider.keySources += Self.names(child, reader: &reader).map(KeySource.environment)
             case "api_key_file": provider.keySources += Self.paths(child, reader: &reader).map(KeySource.file)
-            case "headers": provider.headers = reader.stringMap(child).map { HTTPHeader($0.0, $0.1) }
+            case "headers": provider.headers = Self.headers(child, reader: &reader)
             case "connect_timeout": provider.connectTimeout = reader.duration(child) ?? provider.connectTimeout
             case "timeout": provider.timeout = reader.duration(child) ?? provider.timeout
             case "first_byte_timeout": provider.firstByteTimeout = reader.duration(child)
@@ -106,6 +107,19 @@ extension ProviderConfiguration {
     }
 
     /// One name, or a list of names (several keys for one provider, used in turn).
+    /// Extra headers sent to the provider. A name or value holding a control character (CR, LF,
+    /// NUL…: from a quoted escape or an interpolated `${ENV}`) is a problem: it would end the
+    /// header line and add another to every request that carries the key.
+    private static func headers(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> [HTTPHeader] {
+        reader.stringMap(value).compactMap { name, text in
+            guard !HTTPHeaders.holdsControlCharacter(name), !HTTPHeaders.holdsControlCharacter(text) else {
+                reader.report(value, "header '\(name)' must hold no control characters (CR, LF, NUL…)")
+                return nil
+            }
+            return HTTPHeader(name, text)
+        }
+    }
+
     private static func names(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> [String] {
         if case .sequence = value.node.kind { return reader.stringList(value) }
         return reader.string(value).map { [$0] } ?? []
@@ -179,7 +193,8 @@ extension ProviderConfiguration {
     /// no key (the provider is reported as having none).
     static let maximumKeyFileBytes = 64 << 10
 
-    /// Reads a key from the environment or a file, trimmed; `nil` when absent or empty.
+    /// Reads a key from the environment or a file, trimmed; `nil` when absent, empty or holding a
+    /// control character inside.
     static func readKey(_ source: KeySource, environment: [String: String]) -> Secret? {
         let raw: String?
         switch source {
@@ -190,7 +205,9 @@ extension ProviderConfiguration {
                 return try String(contentsOfFile: path, encoding: .utf8)
             }()
         }
-        guard let key = raw?.trimmed, !key.isEmpty else { return nil }
+        // A control character inside (two keys on two lines, a CR from an editor) would end the
+        // Authorization header line and add another: such a key is no key.
+        guard let key = raw?.trimmed, !key.isEmpty, !HTTPHeaders.holdsControlCharacter(String(key)) else { return nil }
         return Secret(value: String(key))
     }
 }
