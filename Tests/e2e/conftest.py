@@ -77,6 +77,10 @@ class Emulator:
         query = f"?flavour={flavour}" if flavour else ""
         return self._call("GET", "/_emulator/requests" + query)
 
+    def open_gate(self, gate: str) -> bool:
+        """Open a stream `gate` (a behaviour); whether a stream was waiting at it."""
+        return self._call("POST", "/_emulator/gate", {"gate": gate})["waiting"]
+
     def set_key(self, flavour: str, key: str | None) -> None:
         """Change the expected key (None accepts any key) until the next reset."""
         self._call("POST", "/_emulator/keys", {"flavour": flavour, "key": key})
@@ -163,3 +167,22 @@ def sidecar(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Ite
     process = SidecarProcess(tmp_path_factory.mktemp("sidecar"), configuration(emulator), provider_keys(emulator))
     yield process
     process.stop()
+
+
+@pytest.fixture
+def launch(emulator: Emulator, tmp_path: Path) -> Iterator[Any]:
+    """Starts sidecars whose `server:` section is `server` (YAML lines, indented by two); each is
+    stopped when the test ends."""
+    from sidecar import SidecarProcess, configuration, provider_keys
+
+    started: list[SidecarProcess] = []
+
+    def start(server: str) -> SidecarProcess:
+        config = configuration(emulator) + "\nserver:\n" + server
+        process = SidecarProcess(tmp_path / f"sidecar{len(started)}", config, provider_keys(emulator))
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()

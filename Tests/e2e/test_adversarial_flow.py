@@ -12,33 +12,16 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from sidecar import CLIENT_KEY, ERROR_BODIES, SidecarProcess, configuration, provider_keys
+from sidecar import CLIENT_KEY, ERROR_BODIES, SidecarProcess
 
 # A hang must fail the test, not pass it: well above every timeout configured here, well below
 # the 30 s defaults the sidecar would otherwise fall back to.
 SOCKET_TIMEOUT_S = 10
 CHAT = "/v1/chat/completions"
-
-
-@pytest.fixture
-def launch(emulator, tmp_path: Path) -> Iterator:
-    """Starts a sidecar whose `server:` section is `server` (YAML lines, indented by two)."""
-    started: list[SidecarProcess] = []
-
-    def start(server: str) -> SidecarProcess:
-        config = configuration(emulator) + "\nserver:\n" + server
-        process = SidecarProcess(tmp_path / f"sidecar{len(started)}", config, provider_keys(emulator))
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        process.stop()
 
 
 def connect(sidecar: SidecarProcess) -> socket.socket:

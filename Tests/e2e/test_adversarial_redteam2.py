@@ -18,7 +18,6 @@ import struct
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,22 +26,6 @@ from sidecar import CLIENT_KEY, SidecarProcess, binary, configuration, provider_
 
 SOCKET_TIMEOUT_S = 10
 CHAT = "/v1/chat/completions"
-
-
-@pytest.fixture
-def launch(emulator, tmp_path: Path) -> Iterator:
-    """Starts a sidecar whose `server:` section is `server` (YAML lines, indented by two)."""
-    started: list[SidecarProcess] = []
-
-    def start(server: str) -> SidecarProcess:
-        config = configuration(emulator) + "\nserver:\n" + server
-        process = SidecarProcess(tmp_path / f"sidecar{len(started)}", config, provider_keys(emulator))
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        process.stop()
 
 
 def chat_request(stream: bool = False) -> bytes:

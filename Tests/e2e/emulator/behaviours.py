@@ -31,6 +31,8 @@ class Behaviour:
     reply: str | None = None
     stream_error: dict[str, str] | None = None
     stream_tail: list[str] | None = None
+    gate: str | None = None
+    gate_after_chunks: int = 1
 
     @property
     def has_body(self) -> bool:
@@ -53,12 +55,14 @@ class Behaviour:
         values = dict(raw)
         if "status" in values:
             values["status"] = _int(values, "status", 100, 599)
-        for key in ("reset_after_chunks", "hang_after_chunks"):
+        for key in ("reset_after_chunks", "hang_after_chunks", "gate_after_chunks"):
             if key in values:
                 values[key] = _int(values, key, 0)
         for key in ("hang_before_headers_s", "hang_s", "chunk_delay_ms", "first_chunk_delay_ms"):
             if key in values:
                 values[key] = _number(values, key)
+        if not isinstance(values.get("gate", ""), str):
+            raise ValueError("gate must be a string")
         for key in ("reset", "garbage", "no_usage"):
             if not isinstance(values.get(key, False), bool):
                 raise ValueError(f"{key} must be a boolean")

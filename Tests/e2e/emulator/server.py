@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import api
+from . import api, gates
 from .anthropic import Anthropic
 from .behaviours import Behaviour
 from .dashscope_native import DashScopeNative
@@ -30,6 +30,7 @@ def create_app(state: State) -> web.Application:
     app.router.add_get("/_emulator/requests", list_requests)
     app.router.add_post("/_emulator/reset", reset)
     app.router.add_post("/_emulator/keys", set_key)
+    app.router.add_post("/_emulator/gate", open_gate)
     app.router.add_get("/_emulator/health", health)
     return app
 
@@ -100,6 +101,13 @@ async def set_key(request: web.Request) -> web.Response:
         return _problem("'key' must be a string, or null to accept any key")
     request.app[STATE_KEY].set_key(flavour, key)
     return web.json_response({"ok": True})
+
+
+async def open_gate(request: web.Request) -> web.Response:
+    body = await request.json()
+    if not isinstance(body, dict) or not isinstance(body.get("gate"), str):
+        return _problem("body must be an object with a string 'gate'")
+    return web.json_response({"waiting": gates.open_gate(body["gate"])})
 
 
 async def health(request: web.Request) -> web.Response:

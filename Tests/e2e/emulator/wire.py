@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from . import gates
 from .behaviours import Behaviour
 
 GARBAGE_BODY = b'{"id": "garbage", "choices": [{"message": '
@@ -86,6 +87,8 @@ async def send_stream(request: web.Request, behaviour: Behaviour, frames: list[b
         if pause_ms:
             await asyncio.sleep(pause_ms / 1000)
         await response.write(frame)
+        if behaviour.gate is not None and index + 1 == behaviour.gate_after_chunks:
+            await gates.wait(behaviour.gate)
     if cut is not None:
         await _cut(request, behaviour)
         return response
