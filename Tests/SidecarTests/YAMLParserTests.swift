@@ -131,6 +131,8 @@ import Translate
     @Test func documentMarkersAndEmptyDocuments() throws {
         #expect(try YAMLParser.parse("") == nil)
         #expect(try YAMLParser.parse("# only a comment\n\n") == nil)
+        #expect(try YAMLParser.parse("---\n") == nil)
+        #expect(try YAMLParser.parse("--- # nothing\n...\n") == nil)
         #expect(try Self.parse("---\na: 1\n...\nignored: true") == ["a": "1"])
     }
 

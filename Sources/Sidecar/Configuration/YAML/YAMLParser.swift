@@ -79,7 +79,9 @@ struct YAMLParser {
                 return .failure(error)
             }
         }
-        return .success(builder.root)
+        // An empty document (`---` alone) is an empty plain scalar to libyaml: no document.
+        guard let root = builder.root, root.kind != .scalar("", quoted: false) else { return .success(nil) }
+        return .success(root)
     }
 
     /// `providers.deepseek.headers`, `routes.default.primary[1]`; past 8 levels cut with `…`.
