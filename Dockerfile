@@ -1,5 +1,5 @@
 # The llm-sidecar image: a release build on Swift's official Debian 12 image, run on
-# debian:bookworm-slim with libcurl as the only addition. Base images are named in full
+# debian:bookworm-slim with libcurl and libyaml as the only additions. Base images are named in full
 # (docker.io/library/...): podman and buildah refuse short names without a registry alias.
 #   docker build -t llm-sidecar .
 # The shipped sidecar.yaml listens on 127.0.0.1:8080, as a sidecar should (a non-loopback address
@@ -21,8 +21,9 @@
 # Size: 129 MB uncompressed as scripts/check-image.sh builds it (buildah, a debootstrapped and
 # slimmed bookworm minbase of 77.9 MB); estimated for Docker Hub's base, 44 MB to pull:
 #   debian:bookworm-slim                          about 75 MB (28 MB compressed)
-#   libcurl4, ca-certificates and the 15 packages
-#   apt adds with them to a bookworm base         13.9 MB, the sum of their Installed-Size
+#   libcurl4, libyaml-0-2, ca-certificates and
+#   the 15 packages apt adds with them to a
+#   bookworm base                                 14.1 MB, the sum of their Installed-Size
 #                                                 (libssl3 6.0, openssl 2.3, Kerberos 1.9, ...)
 #   llm-sidecar, Swift runtime linked in, debug
 #   info stripped, symbols kept for profiles      35.7 MB (10.3 MB compressed)
@@ -30,13 +31,13 @@
 # The runtime, without the binary: the stages `local` and the default one add it.
 FROM docker.io/library/debian:bookworm-slim AS runtime
 # What the binary links beyond the C and C++ runtimes already in the base (ldd): libcurl, which
-# brings nghttp2 (HTTP/2) and OpenSSL (libcrypto is also used directly); and the CA certificates
-# that verify the providers.
+# brings nghttp2 (HTTP/2) and OpenSSL (libcrypto is also used directly); libyaml, which parses the
+# configuration; and the CA certificates that verify the providers.
 # Packages are not pinned (DL3008): bookworm's versions only move for security fixes, and a pin
 # breaks the build as soon as the archive drops the pinned version.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libcurl4 ca-certificates \
+    && apt-get install -y --no-install-recommends libcurl4 libyaml-0-2 ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 # The documented default configuration: the demo model works at once. It listens on
 # ${SIDECAR_LISTEN:-127.0.0.1:8080}; Kubernetes and compose mount their own over /etc/llm-sidecar.
@@ -59,7 +60,7 @@ COPY llm-sidecar /usr/local/bin/llm-sidecar
 FROM docker.io/library/swift:6.3-bookworm AS build
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libcurl4-openssl-dev libnghttp2-dev libssl-dev \
+    && apt-get install -y --no-install-recommends libcurl4-openssl-dev libnghttp2-dev libssl-dev libyaml-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first, so that a change to the sources reuses this layer. The versions are those of

@@ -29,6 +29,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("curl")]
         ),
         .systemLibrary(name: "COpenSSL"),
+        .systemLibrary(name: "CYAML"),
         .target(
             name: "Translate",
             swiftSettings: swiftSettings,
@@ -40,6 +41,7 @@ let package = Package(
             dependencies: [
                 "CCurl",
                 "COpenSSL",
+                "CYAML",
                 "Translate",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

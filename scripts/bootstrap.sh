@@ -17,8 +17,9 @@ if ! command -v swift >/dev/null 2>&1; then
     exit 1
 fi
 
-# libcurl with OpenSSL and nghttp2 (HTTP/2 to providers), the sidecar's only system dependency.
-apt_install libcurl4-openssl-dev libnghttp2-dev libssl-dev ca-certificates
+# libcurl with OpenSSL and nghttp2 (HTTP/2 to providers), and libyaml (the configuration parser):
+# the sidecar's only system dependencies.
+apt_install libcurl4-openssl-dev libnghttp2-dev libssl-dev libyaml-dev ca-certificates
 
 for option in "$@"; do
     case "$option" in

@@ -92,6 +92,18 @@ import Translate
         #expect(exit == .failure)
     }
 
+    /// A document up to 4 MiB is read; reading a larger one stops at 4 MiB with an error on the
+    /// line where it stopped (a problem before that, such as deep nesting, is reported first).
+    @Test func documentsOverFourMiBAreRefused() throws {
+        let kibibyteComment = "#" + String(repeating: "x", count: 1022) + "\n"
+        let atTheLimit = String(repeating: kibibyteComment, count: 4095) + "a: 1\n"
+        #expect(atTheLimit.utf8.count <= YAMLParser.maximumSize)
+        #expect(try YAMLParserTests.parse(atTheLimit) == ["a": "1"])
+        let error = #expect(throws: YAMLError.self) { try YAMLParser.parse(atTheLimit + kibibyteComment) }
+        #expect(error?.line == 4097)
+        #expect(error?.message.contains("at most 4 MiB") == true, "\(error?.message ?? "")")
+    }
+
     /// A file saved with Windows line ends reads exactly like the LF original (it failed with
     /// "listen: must be HOST:PORT").
     @Test func crlfLineEndsParseLikeLF() throws {
@@ -106,12 +118,16 @@ import Translate
         #expect(configuration.models.allEntries.map(\.name) == original.models.allEntries.map(\.name))
     }
 
-    /// A tab before `#` starts a comment, as a space does; tabs also separate `key:` and `- `.
+    /// A tab before `#` starts a comment, as a space does; a tab also separates `key:` from its
+    /// value. A tab right after `- ` is refused by libyaml (YAML 1.1) with an error naming the line.
     @Test func tabsSeparateCommentsKeysAndItems() throws {
-        let text = "listen: 127.0.0.1:8080\t# where\nlist:\n  -\tone\t#first\n  - \"two\"\t# second\nkey:\tvalue\n"
+        let text = "listen: 127.0.0.1:8080\t# where\nlist:\n  - one\t#first\n  - \"two\"\t# second\nkey:\tvalue\n"
         #expect(
             try YAMLParserTests.parse(text) == ["listen": "127.0.0.1:8080", "list": ["one", "'two"], "key": "value"]
         )
+        let error = #expect(throws: YAMLError.self) { try YAMLParser.parse("list:\n  -\tone\n") }
+        #expect(error?.line == 2)
+        #expect(error?.message.contains("tabs are not allowed") == true)
         #expect(try YAMLParserTests.parse("a: \"x # not a comment\"\t# comment") == ["a": "'x # not a comment"])
         #expect(try YAMLParserTests.parse("a: x#y") == ["a": "x#y"])
     }

@@ -131,6 +131,8 @@ import Translate
     @Test func documentMarkersAndEmptyDocuments() throws {
         #expect(try YAMLParser.parse("") == nil)
         #expect(try YAMLParser.parse("# only a comment\n\n") == nil)
+        #expect(try YAMLParser.parse("---\n") == nil)
+        #expect(try YAMLParser.parse("--- # nothing\n...\n") == nil)
         #expect(try Self.parse("---\na: 1\n...\nignored: true") == ["a": "1"])
     }
 
@@ -141,12 +143,17 @@ import Translate
         ("a: *alias", 1, "anchors, aliases and tags are not supported"),
         ("a: !!str 1", 1, "anchors, aliases and tags are not supported"),
         ("a: [1, 2", 1, "unclosed '['"),
-        ("a: {b 1}", 1, "expected ':' after 'b 1'"),
-        ("a: \"open", 1, "unterminated or malformed quoted string"),
+        ("a: {b: 1]", 1, "unclosed '{'"),
+        ("a: [1,\n  2,\n  3\nb: 4", 1, "unclosed '['"),
+        ("a: \"open", 1, "unterminated quoted string"),
+        ("a: 1\nb: 'open\n\nc: 2", 2, "unterminated quoted string"),
         ("---\na: 1\n---\nb: 2", 3, "only one YAML document is allowed"),
         ("a: 1\n    b: 2", 2, "unexpected"),
-        ("%YAML 1.2\na: 1", 1, "directives are not supported"),
-        ("a: \"bad \\q\"", 1, "invalid escape"),
+        ("%YAML 1.2\n---\na: 1", 1, "directives are not supported"),
+        ("a: \"bad \\q\"", 1, "unknown escape character"),
+        ("a: &x [1]\nb: *x", 1, "anchors, aliases and tags are not supported"),
+        ("a:\n  ? [k]\n  : v", 2, "a key must be a scalar"),
+        ("a: 1\nb: \u{1}", 2, "control characters are not allowed"),
     ])
     func malformedDocumentsNameTheLine(text: String, line: Int, message: String) {
         let error = #expect(throws: YAMLError.self) { try YAMLParser.parse(text) }

@@ -5,53 +5,83 @@
 //
 //===----------------------------------------------------------------------===//
 
-/// Parses the YAML that configuration files are written in: block mappings and sequences,
-/// flow collections (`{ a: 1 }`, `[x, y]`), plain, single- and double-quoted scalars, literal
-/// (`|`) and folded (`>`) block scalars, comments, and one document.
-///
-/// Anchors, aliases, tags, directives and multi-document streams are refused with an error
-/// naming the line instead of being misread. (A small parser of our own keeps the sidecar free of
-/// Foundation, which a general YAML library would load at a cost of about 7 MB of memory.)
-///
-/// Lines end in LF or CRLF; a `#` after a space or a tab starts a comment. Collections nest at
-/// most ``maximumDepth`` (64) levels, block and flow together — a configuration needs about 6 — so
-/// a hostile or broken file is an error naming its line and field, never a stack overflow.
-struct YAMLParser {
-    /// One physical line: its number, indentation, and content without comment or trailing blanks.
-    struct Line {
-        var number: Int
-        var indent: Int
-        var content: Substring
-        var raw: Substring
-    }
+import CYAML
 
+/// Parses the YAML that configuration files are written in, with libyaml's event parser (the C
+/// parser that Yams wraps, used directly so that the sidecar stays free of Foundation): block and
+/// flow mappings and sequences, plain, single- and double-quoted, literal (`|`) and folded (`>`)
+/// scalars, comments (after a space or a tab), lines ending in LF or CRLF.
+///
+/// Refused with an error naming the line rather than misread: anchors and aliases (a
+/// configuration needs none, and aliases are how a few lines expand into billions of nodes),
+/// tags, directives (`%YAML`), duplicate keys, keys that are collections, and a second document.
+/// Text after an explicit document end (`...`) is not read. Reading stops after ``maximumSize``
+/// (4 MiB; the shipped `sidecar.yaml` is 22 KB) with an error on the line where it stopped.
+///
+/// Collections nest at most ``maximumDepth`` (64) levels, block and flow together — a
+/// configuration needs about 6 — so a hostile or broken file is an error naming its line and
+/// field. Nodes are built on an explicit stack, never by recursion.
+struct YAMLParser {
     /// The deepest nesting of mappings and sequences (block and flow together) accepted.
     static let maximumDepth = 64
+    /// The largest document read, in bytes of UTF-8: 4 MiB.
+    static let maximumSize = 4 << 20
 
-    var lines: [Line] = []
-    var index = 0
-    /// Collections open around the current line.
-    var depth = 0
-    /// Keys and `[index]`es leading to the current line, for error messages.
-    var path: [String] = []
+    /// A mapping or sequence whose end has not been read yet.
+    private struct OpenCollection {
+        var line: Int
+        var isMapping: Bool
+        var items: [YAMLNode] = []
+        var pairs: [YAMLNode.Pair] = []
+        /// The mapping key whose value is being read.
+        var key: YAMLNode?
+        var keys: Set<String> = []
+
+        var node: YAMLNode { YAMLNode(kind: self.isMapping ? .mapping(self.pairs) : .sequence(self.items), line: self.line) }
+    }
+
+    /// Collections open around the current event, outermost first (at most ``maximumDepth``).
+    private var open: [OpenCollection] = []
+    private var root: YAMLNode?
+    private var seenDocument = false
+    private var finished = false
 
     /// The document's root node, or `nil` for an empty document.
     static func parse(_ text: String) throws(YAMLError) -> YAMLNode? {
-        var parser = YAMLParser()
-        do throws(YAMLError) {
-            try parser.split(text)
-            guard let first = parser.nextContentLine() else { return nil }
-            let root = try parser.parseNode(indent: first.indent)
-            if let extra = parser.nextContentLine() {
-                throw YAMLError(line: extra.number, message: "unexpected content; check the indentation")
+        var text = text
+        return try text.withUTF8 { utf8 in
+            var input = Input(bytes: utf8)
+            return withUnsafeMutablePointer(to: &input) { Self.parse(input: $0) }
+        }.get()
+    }
+
+    /// Reads libyaml's events one at a time; each event and the parser are freed on every path.
+    private static func parse(input: UnsafeMutablePointer<Input>) -> Result<YAMLNode?, YAMLError> {
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else { return .failure(YAMLError(line: 1, message: "out of memory")) }
+        defer { yaml_parser_delete(&parser) }
+        yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
+        yaml_parser_set_input(&parser, { Input.read($0, $1, $2, $3) }, input)
+        var builder = YAMLParser()
+        while !builder.finished {
+            var event = yaml_event_t()
+            defer { yaml_event_delete(&event) }
+            guard yaml_parser_parse(&parser, &event) == 1 else {
+                guard !input.pointee.exceeded else { return .failure(input.pointee.tooLarge(field: Self.field(builder.path))) }
+                return .failure(Self.error(parser, in: input.pointee, path: builder.path))
             }
-            return root
-        } catch {
-            // The path is not unwound on errors: it still leads to where reading stopped.
-            var error = error
-            if error.field.isEmpty { error.field = Self.field(parser.path) }
-            throw error
+            do throws(YAMLError) {
+                try builder.handle(event)
+            } catch {
+                // The field is where reading stopped: the keys and indexes of the open collections.
+                var error = error
+                error.field = Self.field(builder.path)
+                return .failure(error)
+            }
         }
+        // An empty document (`---` alone) is an empty plain scalar to libyaml: no document.
+        guard let root = builder.root, root.kind != .scalar("", quoted: false) else { return .success(nil) }
+        return .success(root)
     }
 
     /// `providers.deepseek.headers`, `routes.default.primary[1]`; past 8 levels cut with `…`.
@@ -63,130 +93,78 @@ struct YAMLParser {
         return path.count > 8 ? text + "…" : text
     }
 
-    /// Opens a collection on `line`, or throws when that nests deeper than ``maximumDepth``.
-    mutating func enterCollection(line: Int) throws(YAMLError) {
-        guard self.depth < Self.maximumDepth else {
-            throw YAMLError(line: line, message: "collections nested deeper than \(Self.maximumDepth) levels")
+    /// The keys and `[index]`es leading to the entry being read.
+    private var path: [String] {
+        self.open.compactMap { collection in
+            collection.isMapping ? collection.key.map { $0.string ?? "" } : "[\(collection.items.count)]"
         }
-        self.depth += 1
     }
 
-    private mutating func split(_ text: String) throws(YAMLError) {
-        var number = 0
-        var seenDocumentStart = false
-        // "\r\n" is one Character in Swift: split on it as well as on "\n".
-        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            number += 1
-            var raw = raw
-            if raw.last == "\r" { raw.removeLast() }
-            let indent = raw.prefix { $0 == " " }.count
-            if raw.dropFirst(indent).first == "\t" {
-                throw YAMLError(line: number, message: "tabs are not allowed for indentation; use spaces")
+    private mutating func handle(_ event: yaml_event_t) throws(YAMLError) {
+        let line = Int(event.start_mark.line) + 1
+        switch event.type {
+        case YAML_STREAM_END_EVENT:
+            self.finished = true
+        case YAML_DOCUMENT_START_EVENT:
+            let document = event.data.document_start
+            if document.version_directive != nil || document.tag_directives.start != document.tag_directives.end {
+                throw YAMLError(line: line, message: "YAML directives are not supported")
             }
-            let content = Self.stripComment(raw.dropFirst(indent))
-            if indent == 0, content.hasPrefix("%") { throw YAMLError(line: number, message: "YAML directives are not supported") }
-            if indent == 0, content == "---" || content.hasPrefix("--- ") {
-                guard !seenDocumentStart, self.lines.isEmpty else {
-                    throw YAMLError(line: number, message: "only one YAML document is allowed")
-                }
-                seenDocumentStart = true
-                continue
+            guard !self.seenDocument else { throw YAMLError(line: line, message: "only one YAML document is allowed") }
+            self.seenDocument = true
+        case YAML_DOCUMENT_END_EVENT:
+            // What follows an explicit `...` is not read.
+            if event.data.document_end.implicit == 0 { self.finished = true }
+        case YAML_ALIAS_EVENT:
+            throw Self.unsupported(line: line)
+        case YAML_SCALAR_EVENT:
+            let scalar = event.data.scalar
+            guard scalar.anchor == nil, scalar.tag == nil else { throw Self.unsupported(line: line) }
+            let text = String(decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length), as: UTF8.self)
+            try self.add(YAMLNode(kind: .scalar(text, quoted: scalar.style != YAML_PLAIN_SCALAR_STYLE), line: line))
+        case YAML_SEQUENCE_START_EVENT:
+            guard event.data.sequence_start.anchor == nil, event.data.sequence_start.tag == nil else { throw Self.unsupported(line: line) }
+            try self.openCollection(OpenCollection(line: line, isMapping: false))
+        case YAML_MAPPING_START_EVENT:
+            guard event.data.mapping_start.anchor == nil, event.data.mapping_start.tag == nil else { throw Self.unsupported(line: line) }
+            try self.openCollection(OpenCollection(line: line, isMapping: true))
+        case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+            try self.add(self.open.removeLast().node)
+        default:
+            break
+        }
+    }
+
+    private static func unsupported(line: Int) -> YAMLError {
+        YAMLError(line: line, message: "anchors, aliases and tags are not supported")
+    }
+
+    /// Opens a collection, or throws when that nests deeper than ``maximumDepth``.
+    private mutating func openCollection(_ collection: OpenCollection) throws(YAMLError) {
+        guard self.open.count < Self.maximumDepth else {
+            throw YAMLError(line: collection.line, message: "collections nested deeper than \(Self.maximumDepth) levels")
+        }
+        self.open.append(collection)
+    }
+
+    /// Puts a finished node where it belongs: the root, a sequence item, a mapping key or value.
+    private mutating func add(_ node: YAMLNode) throws(YAMLError) {
+        guard var collection = self.open.popLast() else {
+            self.root = node
+            return
+        }
+        defer { self.open.append(collection) }
+        if !collection.isMapping {
+            collection.items.append(node)
+        } else if let key = collection.key {
+            collection.pairs.append(YAMLNode.Pair(key: key, value: node))
+            collection.key = nil
+        } else {
+            guard case .scalar = node.kind else { throw YAMLError(line: node.line, message: "a key must be a scalar, not a collection") }
+            guard collection.keys.insert(node.string ?? "").inserted else {
+                throw YAMLError(line: node.line, message: "duplicate key '\(node.string ?? "")'")
             }
-            if indent == 0, content == "..." { break }
-            self.lines.append(Line(number: number, indent: indent, content: content, raw: raw))
+            collection.key = node
         }
-    }
-
-    /// The next line with content (skipping blank and comment lines), without consuming it.
-    mutating func nextContentLine() -> Line? {
-        while self.index < self.lines.count, self.lines[self.index].content.isEmpty { self.index += 1 }
-        return self.index < self.lines.count ? self.lines[self.index] : nil
-    }
-
-    /// Parses the node starting at the current line, whose indentation is at least `indent`.
-    mutating func parseNode(indent: Int) throws(YAMLError) -> YAMLNode {
-        guard let line = self.nextContentLine(), line.indent >= indent else {
-            return YAMLNode(kind: .scalar("", quoted: false), line: self.lines.last?.number ?? 1)
-        }
-        if Self.isSequenceItem(line.content) { return try self.parseSequence(indent: line.indent) }
-        if Self.splitKey(line.content) != nil { return try self.parseMapping(indent: line.indent) }
-        self.index += 1
-        return try self.parseValue(line.content, line: line, parentIndent: line.indent - 1)
-    }
-
-    private mutating func parseSequence(indent: Int) throws(YAMLError) -> YAMLNode {
-        let start = self.lines[self.index].number
-        try self.enterCollection(line: start)
-        var items: [YAMLNode] = []
-        while let line = self.nextContentLine(), line.indent == indent, Self.isSequenceItem(line.content) {
-            self.path.append("[\(items.count)]")
-            let rest = line.content.dropFirst().drop(while: Self.isBlank)
-            if rest.isEmpty {
-                self.index += 1
-                items.append(try self.parseNested(after: line, parentIndent: indent))
-            } else if Self.isSequenceItem(rest) || (Self.splitKey(rest) != nil && !rest.hasPrefix("{") && !rest.hasPrefix("[")) {
-                // `- key: value` or `- - item`: the rest is a collection indented at its own column.
-                let column = indent + (line.content.count - rest.count)
-                self.lines[self.index] = Line(number: line.number, indent: column, content: rest, raw: line.raw)
-                items.append(try self.parseNode(indent: column))
-            } else {
-                self.index += 1
-                items.append(try self.parseValue(rest, line: line, parentIndent: indent))
-            }
-            self.path.removeLast()
-        }
-        try self.checkNoDeeperLine(than: indent)
-        self.depth -= 1
-        return YAMLNode(kind: .sequence(items), line: start)
-    }
-
-    private mutating func parseMapping(indent: Int) throws(YAMLError) -> YAMLNode {
-        let start = self.lines[self.index].number
-        try self.enterCollection(line: start)
-        var pairs: [YAMLNode.Pair] = []
-        var seen: Set<String> = []
-        while let line = self.nextContentLine(), line.indent == indent, !Self.isSequenceItem(line.content) {
-            guard let (keyText, rest) = Self.splitKey(line.content) else {
-                throw YAMLError(line: line.number, message: "expected 'key: value'")
-            }
-            let key = try Self.scalar(keyText, line: line.number)
-            guard seen.insert(key.string ?? "").inserted else {
-                throw YAMLError(line: line.number, message: "duplicate key '\(key.string ?? "")'")
-            }
-            self.index += 1
-            self.path.append(key.string ?? "")
-            let value =
-                rest.isEmpty ? try self.parseNested(after: line, parentIndent: indent) : try self.parseValue(rest, line: line, parentIndent: indent)
-            self.path.removeLast()
-            pairs.append(YAMLNode.Pair(key: key, value: value))
-        }
-        try self.checkNoDeeperLine(than: indent)
-        self.depth -= 1
-        return YAMLNode(kind: .mapping(pairs), line: start)
-    }
-
-    /// The value on the lines after `key:` or `-`: a more indented node, a sequence at the same
-    /// indentation (allowed after a key), or null.
-    private mutating func parseNested(after line: Line, parentIndent: Int) throws(YAMLError) -> YAMLNode {
-        guard let next = self.nextContentLine() else { return YAMLNode(kind: .scalar("", quoted: false), line: line.number) }
-        if next.indent > parentIndent || (next.indent == parentIndent && Self.isSequenceItem(next.content) && !Self.isSequenceItem(line.content)) {
-            return try self.parseNode(indent: next.indent)
-        }
-        return YAMLNode(kind: .scalar("", quoted: false), line: line.number)
-    }
-
-    private mutating func checkNoDeeperLine(than indent: Int) throws(YAMLError) {
-        if let line = self.nextContentLine(), line.indent > indent {
-            throw YAMLError(line: line.number, message: "unexpected indentation")
-        }
-    }
-
-    static func isSequenceItem(_ content: Substring) -> Bool {
-        content == "-" || content.hasPrefix("- ") || content.hasPrefix("-\t")
-    }
-
-    /// A space or a tab: what separates tokens within a line (indentation is spaces only).
-    static func isBlank(_ character: Character) -> Bool {
-        character == " " || character == "\t"
     }
 }
