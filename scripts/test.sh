@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test: formatting, the Swift unit and integration tests, and the end-to-end suite
-# that drives the built binary with the official openai SDK against local provider emulators
-# (which are themselves checked with the official anthropic and google-genai SDKs).
+# Runs every test: formatting, the Swift unit and integration tests, each libFuzzer target for a
+# bounded time, the end-to-end suite that drives the built binary with the official openai SDK
+# against local provider emulators (which are themselves checked with the official anthropic and
+# google-genai SDKs), and the deployment files with the image built and smoke-tested.
 # Installs what a fresh machine lacks first, the Python packages into .venv/ only (made from
-# scratch when CI=true). Builds once (debug), then tests.
+# scratch when CI=true). Builds once (debug) for the tests; the fuzzers and the image have their own builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh --test
