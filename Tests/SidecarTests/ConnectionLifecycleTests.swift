@@ -185,6 +185,18 @@ import Translate
         #expect(!channel.isActive)
     }
 
+    /// Found by the second red-team pass: refused connections that sent nothing were each held
+    /// for the whole request read timeout (8,000 of them: 8,020 open files).
+    @Test func aRefusedConnectionThatSendsNothingIsClosedWithinASecond() async throws {
+        let channel = NIOAsyncTestingChannel()
+        try await channel.pipeline.addHandler(ConnectionRefusalHandler())
+        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1))
+        await channel.testingEventLoop.advanceTime(by: ConnectionRefusalHandler.waitForFirstBytes - .milliseconds(1))
+        #expect(channel.isActive)
+        await channel.testingEventLoop.advanceTime(by: .milliseconds(1))
+        #expect(!channel.isActive)
+    }
+
     @Test func declaredLengthsAreValidated() {
         func length(_ values: [String]) -> DeclaredLength? {
             DeclaredLength(HTTPHeaders(values.map { ("Content-Length", $0) }))

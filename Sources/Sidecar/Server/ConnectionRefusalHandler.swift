@@ -10,20 +10,18 @@ import NIOCore
 /// The whole pipeline of a connection beyond `server.max_connections`: when the client's first
 /// bytes arrive (so it is sending, and reads the answer) it gets 503 `too_many_connections` with
 /// `Retry-After: 1`, and the connection is closed; a client that sends nothing is closed after
-/// `timeout` (`server.request_read_timeout`).
+/// ``waitForFirstBytes`` (1 s: a client with a request sends it at once). Refused connections are
+/// not counted, so this wait is what bounds them: at most the accept rate × 1 s are open at once.
 final class ConnectionRefusalHandler: ChannelInboundHandler, RemovableChannelHandler {
+    static let waitForFirstBytes: TimeAmount = .seconds(1)
+
     typealias InboundIn = ByteBuffer
 
-    private let timeout: TimeAmount
     private var answered = false
-
-    init(timeout: TimeAmount) {
-        self.timeout = timeout
-    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         let channel = context.channel
-        context.eventLoop.scheduleTask(in: self.timeout) { channel.close(promise: nil) }
+        context.eventLoop.scheduleTask(in: Self.waitForFirstBytes) { channel.close(promise: nil) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

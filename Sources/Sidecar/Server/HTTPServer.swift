@@ -78,7 +78,7 @@ final class HTTPServer: Service {
                 let activity = ConnectionActivity()
                 guard connections.add(channel, activity: activity, limit: configuration.maximumConnections()) else {
                     return channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ConnectionRefusalHandler(timeout: configuration.requestReadTimeout))
+                        try channel.pipeline.syncOperations.addHandler(ConnectionRefusalHandler())
                     }
                 }
                 return channel.eventLoop.makeCompletedFuture {
