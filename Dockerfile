@@ -63,17 +63,14 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends libcurl4-openssl-dev libnghttp2-dev libssl-dev libyaml-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# Dependencies first, so that a change to the sources reuses this layer. The versions are those of
-# deploy/Package.resolved, a lock file kept for image builds only: Package.resolved stays ignored
-# by git so that development follows Package.swift's ranges, while an image is built from exactly
-# the dependencies the tests last ran against (scripts/check-deploy.sh checks that the lock pins
-# every dependency of Package.swift within its range).
+# Dependencies first, so that a change to the sources reuses this layer. Package.swift names each
+# dependency, transitive ones included, at an exact version (a test in Tests/deploy checks it), so
+# the image is built from exactly the dependencies the tests ran against.
 COPY Package.swift ./
-COPY deploy/Package.resolved ./Package.resolved
-RUN swift package resolve --force-resolved-versions
+RUN swift package resolve
 COPY Sources ./Sources
 COPY Tests ./Tests
-RUN swift build -c release --static-swift-stdlib --force-resolved-versions --product llm-sidecar \
+RUN swift build -c release --static-swift-stdlib --product llm-sidecar \
     && strip --strip-debug .build/release/llm-sidecar \
     && install -D -m 0755 .build/release/llm-sidecar /out/llm-sidecar
 

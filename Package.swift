@@ -17,11 +17,19 @@ let package = Package(
         // that replay the committed regression inputs (Tests/FuzzRegressions).
         .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
     ],
+    // Exact versions, the packages these depend on included, so that every build — tests, release,
+    // the image — resolves the same code. Pinned here rather than in a committed Package.resolved:
+    // a lock records commit ids, and a lock made from a package mirror holds the mirror's ids,
+    // which a build from GitHub cannot find. Raise a version here, then run scripts/test.sh.
     dependencies: [
-        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
-        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-async-algorithms.git", exact: "1.1.4"),
+        .package(url: "https://github.com/apple/swift-atomics.git", exact: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", exact: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-system.git", exact: "1.8.1"),
     ],
     targets: [
         .target(

@@ -5,7 +5,6 @@ Run by scripts/check-deploy.sh, or alone: .venv-deploy/bin/python -m pytest Test
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -267,15 +266,14 @@ def version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split("."))
 
 
-def test_image_lock_pins_every_dependency_within_its_range():
-    """deploy/Package.resolved, the lock the image build uses, pins each dependency of
-    Package.swift at a version its `from:` range accepts (same major, not below)."""
-    pins = {pin["location"]: pin["state"].get("version") for pin in
-            json.loads((ROOT / "deploy" / "Package.resolved").read_text())["pins"]}
+def test_every_dependency_is_pinned_at_an_exact_version():
+    """The image (and every other build) resolves exactly what the tests ran against: each
+    `.package` in Package.swift is `exact:`, and the packages they depend on are listed too."""
     dependencies = re.findall(r'\.package\(\s*url:\s*"([^"]+)"\s*,\s*([a-zA-Z]+):\s*"([^"]+)"', (ROOT / "Package.swift").read_text())
-    assert dependencies, "no .package(url:, from:) found in Package.swift"
-    for url, kind, minimum in dependencies:
-        assert kind == "from", f"{url}: only from: ranges are checked here, not {kind}:"
-        assert url in pins, f"{url} is not pinned in deploy/Package.resolved: copy Package.resolved there after `swift package resolve`"
-        pinned = version(pins[url])
-        assert pinned >= version(minimum) and pinned[0] == version(minimum)[0], f"{url}: pinned {pins[url]}, Package.swift wants from {minimum}"
+    assert dependencies, "no .package(url:, …) found in Package.swift"
+    for url, kind, pinned in dependencies:
+        assert kind == "exact", f"{url}: {kind}: {pinned} floats; pin it with exact:"
+        version(pinned)
+    names = {url.rstrip("/").removesuffix(".git").rsplit("/", 1)[-1] for url, _, _ in dependencies}
+    transitive = {"swift-atomics", "swift-collections", "swift-system", "swift-async-algorithms"}
+    assert transitive <= names, f"not pinned: {sorted(transitive - names)}"
