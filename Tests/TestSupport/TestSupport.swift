@@ -100,7 +100,7 @@ public func translateStream(
     dialect: any Dialect,
     request: ChatRequest,
     chunkSize: Int
-) throws -> (output: [UInt8], summary: OpenAIStreamEncoder.Summary) {
+) throws -> (output: [UInt8], summary: StreamSummary) {
     var parser = SSEParser()
     var translator = dialect.makeStreamTranslator(for: request, context: testResponseContext)
     var encoder = OpenAIStreamEncoder(includeUsage: request.includeUsage)

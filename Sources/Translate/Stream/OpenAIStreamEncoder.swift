@@ -12,23 +12,8 @@
 /// choices never carry usage (DeepSeek puts it on the finish chunk), and the usage-only chunk
 /// (`"choices": []`) is held back and written by ``finish(usage:extraUsageFields:into:)`` just
 /// before `data: [DONE]` — and only when the client asked for it with `stream_options.include_usage`.
-public struct OpenAIStreamEncoder: Sendable {
-    /// What the stream has carried so far.
-    public struct Summary: Sendable {
-        /// The last usage the provider reported (providers report cumulative totals).
-        public var usage: Usage?
-        public var finishReasons: [String] = []
-        public var responseID: String?
-        public var responseModel: String?
-        /// Text delivered to the client (content, reasoning and tool-call arguments), for estimates.
-        public var deliveredText = TextTally()
-        /// Chunks written to the client.
-        public var chunkCount = 0
-        /// Whether the provider signalled a normal end.
-        public var completed = false
-    }
-
-    public private(set) var summary = Summary()
+public struct OpenAIStreamEncoder: ChatStreamEncoder {
+    public private(set) var summary = StreamSummary()
     private let includeUsage: Bool
     private var created: JSONValue?
 
@@ -40,7 +25,8 @@ public struct OpenAIStreamEncoder: Sendable {
     /// Appends the client bytes for `chunk` (possibly none) to `output`.
     public mutating func encode(_ chunk: StreamChunk, into output: inout [UInt8]) {
         var chunk = chunk
-        self.observe(chunk.object)
+        self.summary.observe(chunk.object)
+        if self.created == nil { self.created = chunk.object["created"] }
         let choices = chunk.object["choices"]?.arrayValue ?? []
         if let usage = chunk.object["usage"], !usage.isNull {
             guard !choices.isEmpty else { return }  // the usage-only chunk is re-emitted by `finish`
@@ -64,7 +50,7 @@ public struct OpenAIStreamEncoder: Sendable {
     /// and `data: [DONE]`.
     ///
     /// - Parameters:
-    ///   - usage: the usage to report; normally ``Summary/usage``.
+    ///   - usage: the usage to report; normally ``StreamSummary/usage``.
     ///   - extraUsageFields: fields added to the usage object (the sidecar's cost).
     public func finish(usage: Usage?, extraUsageFields: JSONObject = [:], into output: inout [UInt8]) {
         if self.includeUsage, let usage {
@@ -90,20 +76,7 @@ public struct OpenAIStreamEncoder: Sendable {
         SSEEncoder.appendEvent(error.json.serialized(), to: &output)
     }
 
-    private mutating func observe(_ object: JSONObject) {
-        if self.summary.responseID == nil { self.summary.responseID = object["id"]?.stringValue }
-        if self.summary.responseModel == nil { self.summary.responseModel = object["model"]?.stringValue }
-        if self.created == nil { self.created = object["created"] }
-        if let usage = Usage(openAI: object["usage"]) { self.summary.usage = usage }
-        for choice in object["choices"]?.arrayValue ?? [] {
-            if let reason = choice["finish_reason"]?.stringValue { self.summary.finishReasons.append(reason) }
-            guard let delta = choice["delta"] else { continue }
-            if let text = delta["content"]?.stringValue { self.summary.deliveredText.add(text) }
-            if let text = delta["reasoning_content"]?.stringValue { self.summary.deliveredText.add(text) }
-            for call in delta["tool_calls"]?.arrayValue ?? [] {
-                if let name = call["function"]?["name"]?.stringValue { self.summary.deliveredText.add(name) }
-                if let arguments = call["function"]?["arguments"]?.stringValue { self.summary.deliveredText.add(arguments) }
-            }
-        }
+    public func appendFailure(_ error: OpenAIErrorBody, to output: inout [UInt8]) {
+        Self.appendError(error, to: &output)
     }
 }

@@ -45,7 +45,7 @@ struct ChatEndpoint: Endpoint {
                     throw ProxyError(error)
                 }
             } answer: { chat, route in
-                if chat.stream { return .stream(ChatRelay(request: chat, route: route)) }
+                if chat.stream { return .stream(TranslatingRelay(request: chat, route: route, encoder: OpenAIStreamEncoder(includeUsage: chat.includeUsage))) }
                 return .whole { bytes, context throws(ProxyError) in try Self.decode(bytes, of: chat, from: route, api: api, context: &context) }
             }
         )

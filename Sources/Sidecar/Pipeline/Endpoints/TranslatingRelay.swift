@@ -8,31 +8,37 @@
 import NIOHTTP1
 import Translate
 
-/// Translates one provider event stream into OpenAI server-sent events, chunk by chunk, with
-/// value types only: SSE parsing, the dialect's stream translator, the OpenAI encoder. A complete
-/// stream ends with the usage chunk (when the client asked for it) and `[DONE]`; a broken one
-/// with an OpenAI error event.
-struct ChatRelay: StreamRelay {
+/// Translates one provider event stream into the client's streaming format, chunk by chunk, with
+/// value types only: SSE parsing, the dialect's stream translator (provider events to OpenAI
+/// chat chunks), and `Encoder` (chat chunks to the client's events: OpenAI chat chunks, whose
+/// complete stream ends with the usage chunk when asked for and `[DONE]`, or Responses events).
+/// A broken stream ends with the encoder's failure event.
+struct TranslatingRelay<Encoder: ChatStreamEncoder>: StreamRelay {
     let request: ChatRequest
     let route: RouteCandidate
+    private let contentType: String
     private var parser = SSEParser()
     private var translator: any StreamTranslator
-    private var encoder: OpenAIStreamEncoder
+    private var encoder: Encoder
     /// Provider bytes read so far, capped at ``Pipeline/maximumResponseBytes``.
     private var received = 0
     /// Client bytes translated from the current read and not yet returned: what a failure later
     /// in the same read still delivers before its error event.
     private var pending: [UInt8] = []
 
-    init(request: ChatRequest, route: RouteCandidate) {
+    /// - Parameters:
+    ///   - request: the request as the provider's dialect received it.
+    ///   - encoder: writes the client's events.
+    init(request: ChatRequest, route: RouteCandidate, encoder: Encoder, contentType: String = "text/event-stream; charset=utf-8") {
         self.request = request
         self.route = route
         self.translator = route.provider.dialect.makeStreamTranslator(for: request, context: ResponseContext.fresh(model: route.upstreamModel))
-        self.encoder = OpenAIStreamEncoder(includeUsage: request.includeUsage)
+        self.encoder = encoder
+        self.contentType = contentType
     }
 
     func headers(for upstream: UpstreamResponseHead) -> HTTPHeaders {
-        ["Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"]
+        ["Content-Type": self.contentType, "Cache-Control": "no-cache"]
     }
 
     mutating func consume(_ bytes: [UInt8]) throws(ProxyError) -> [UInt8] {
@@ -66,10 +72,10 @@ struct ChatRelay: StreamRelay {
         return self.takePending()
     }
 
-    /// What was translated before the failure, then an OpenAI error event.
+    /// What was translated before the failure, then the encoder's failure event.
     func failure(_ error: ProxyError) -> [UInt8] {
         var output = self.scrubbed(self.pending)
-        OpenAIStreamEncoder.appendError(error.openAIBody, to: &output)
+        self.encoder.appendFailure(error.openAIBody, to: &output)
         return output
     }
 
