@@ -21,10 +21,12 @@ it, read from `/metrics` on the metrics listener:
 
 Rows where the request is held (at an emulator gate, in a provider's hang, in a backoff) first
 show the slot, the lease and the reservation taken, so a release that never ran fails the test.
-Further tests: SIGTERM's drain deadline ends a stream with `shutting_down` and still writes its
-usage line and settles its spend; mid-stream failures open a breaker after exactly
-`consecutive_failures` of them while client hang-ups never count; a half-open probe whose client
-left gives its admission back; and after every exit, `max_streams` streams are admitted at once.
+Further tests: after the table, `max_streams` streams are admitted at once; mid-stream
+failures open a breaker after exactly `consecutive_failures` of them while more client hang-ups
+than that never do; a client that hangs up is no outcome at all for the breaker (a half-open
+probe's breaker stays half-open and its admission is free again; a hang-up between two failures
+does not reset their streak); SIGTERM's drain deadline ends a stream with a `shutting_down`
+error event, and its usage line is written and its spend committed.
 
 Requests go over raw sockets (a client library would hide when and how the connection is
 closed); every wait is bounded and polls for a state, never for an amount of time.
@@ -40,7 +42,7 @@ import socket
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -318,7 +320,8 @@ def hang_up_while_waiting(stream: bool = False, path: str = CHAT, body: Callable
     request upstream and holds its slot, lease and reservation (`leased`: passthrough holds none)."""
     def run(row: Row) -> None:
         row.emulator.behaviours("openai", [{"hang_before_headers_s": NEVER_S}])
-        exchange = Exchange(row.sidecar, "POST", path, body(row.model) if body else chat(row.model, stream=stream), row.request_id)
+        sent = body(row.model) if body else chat(row.model, stream=stream)
+        exchange = Exchange(row.sidecar, "POST", path, sent, row.request_id)
         wait_for_upstream(row.emulator)
         if leased:
             wait_for(row.metrics_port, holding(row.before, stream=stream, deployment=f"openai/{row.model}"),
@@ -402,6 +405,8 @@ class Exit:
 # Not checked: a client that hangs up mid-stream gets `error.type` null today, one that hangs up
 # before the first byte `cancelled`; which one is right is left to the rewrite.
 ANY = object()
+# Longer than the context-window row's model takes (256 tokens).
+LONG_PROMPT = [{"role": "user", "content": "word " * 400}]
 SERVER_ERROR_EVENT = {"stream_error": {"type": "server_error", "message": "The server had an error"}}
 EXITS = [
     # Success.
@@ -421,14 +426,16 @@ EXITS = [
                     f"      - {{ provider: deepseek, upstream_model: all-failed-b }}\n    price: {PRICE}\n",
          breakers={"custom/all-failed-a": "open", "deepseek/all-failed-b": "open"}),
     Exit("quota-refused", answered(429, "quota_exceeded", body=lambda model: chat(model, max_tokens=1_000_000)),
-         "rejected", 429, "quota_exceeded", model_yaml="    provider: openai\n    price: { input: 1, output: 1000, currency: USD }\n"),
-    Exit("context-window", answered(400, "context_length_exceeded", body=lambda model: {**chat(model), "messages": [{"role": "user", "content": "word " * 400}]}),
+         "rejected", 429, "quota_exceeded",
+         model_yaml="    provider: openai\n    price: { input: 1, output: 1000, currency: USD }\n"),
+    Exit("context-window", answered(400, "context_length_exceeded", body=lambda model: {**chat(model), "messages": LONG_PROMPT}),
          "rejected", 400, "context_length_exceeded",
          model_yaml=f"    provider: openai\n    context_window: 256\n    max_output_tokens: 16\n    price: {PRICE}\n"),
     Exit("bad-body", bad_body, "rejected", 400, "invalid_request", breaker=None),  # no model read, no deployment
     Exit("circuit-open", refused_by_the_open_breaker, "circuit_open", 503, "circuit_open", breaker="open"),
     # An error mid-stream.
-    Exit("stream-error-event", broken_stream(SERVER_ERROR_EVENT, "upstream_error"), "stream_error", 200, "upstream_error", breaker="open"),
+    Exit("stream-error-event", broken_stream(SERVER_ERROR_EVENT, "upstream_error"), "stream_error", 200, "upstream_error",
+         breaker="open"),
     Exit("stream-connection-dropped", broken_stream({"reset_after_chunks": 3}, "upstream_connection_failed"),
          "stream_error", 200, "upstream_connection_failed", breaker="open"),
     Exit("stream-malformed", broken_stream({"garbage": True}, "upstream_malformed_response"),
@@ -436,9 +443,11 @@ EXITS = [
     # The client hangs up.
     Exit("hang-up-waiting-streamed", hang_up_while_waiting(stream=True), "client_disconnected", 499, "cancelled"),
     Exit("hang-up-waiting", hang_up_while_waiting(), "client_disconnected", 499, "cancelled"),
-    Exit("hang-up-waiting-embeddings", hang_up_while_waiting(path="/v1/embeddings", body=lambda model: {"model": model, "input": "one two"}),
+    Exit("hang-up-waiting-embeddings",
+         hang_up_while_waiting(path="/v1/embeddings", body=lambda model: {"model": model, "input": "one two"}),
          "client_disconnected", 499, "cancelled"),
-    Exit("hang-up-waiting-passthrough", hang_up_while_waiting(path="/v1/debug/echo", body=lambda model: {"probe": True}, leased=False),
+    Exit("hang-up-waiting-passthrough",
+         hang_up_while_waiting(path="/v1/debug/echo", body=lambda model: {"probe": True}, leased=False),
          "client_disconnected", 499, "cancelled", breaker=None),
     Exit("hang-up-mid-stream", hang_up_mid_stream, "client_disconnected", 200, ANY),
     Exit("hang-up-in-backoff", hang_up_in_backoff, "client_disconnected", 499, "cancelled"),
@@ -615,7 +624,8 @@ def test_a_half_open_probe_whose_client_left_is_no_outcome_and_gives_its_admissi
             f"a probe whose client left ({hang_up}) was recorded as an outcome: the breaker is {after.breakers[deployment]}"
         emulator.reset()
         answered()(running.row("probe-next", before=after))
-        wait_for(running.metrics_port, lambda now: now.breakers[deployment] == "closed", "a successful probe did not close the breaker")
+        wait_for(running.metrics_port, lambda now: now.breakers[deployment] == "closed",
+                 "a successful probe did not close the breaker")
 
 
 @pytest.mark.parametrize("hang_up", PROBE_HANG_UPS)
@@ -640,14 +650,16 @@ def test_a_hang_up_between_two_failures_does_not_break_their_streak(emulator: An
 def test_the_drain_deadline_ends_a_stream_with_shutting_down_and_settles_its_spend(emulator: Any, tmp_path: Path) -> None:
     state_file = tmp_path / "quotas.json"
     with lifecycle_sidecar(emulator, tmp_path / "sidecar", "consecutive_failures: 1, open_for: 10m",
-                           server="  shutdown_delay: 0s\n  drain_timeout: 1s\n", quotas=f"  state_file: {state_file}\n") as running:
+                           server="  shutdown_delay: 0s\n  drain_timeout: 1s\n",
+                           quotas=f"  state_file: {state_file}\n") as running:
         row = running.row("drain-stream")
         # The provider stops after its first words and is never let go: only the deadline ends it.
         emulator.behaviours("openai", [{"gate": "drain", "gate_after_chunks": 3}])
         try:
             stream = Exchange(running.sidecar, "POST", CHAT, chat(row.model, stream=True), row.request_id)
             stream.read_until(b"Hello")
-            wait_for(running.metrics_port, holding(row.before, stream=True, deployment=f"openai/{row.model}"), "the stream holds nothing")
+            wait_for(running.metrics_port, holding(row.before, stream=True, deployment=f"openai/{row.model}"),
+                     "the stream holds nothing")
             running.sidecar.process.send_signal(signal.SIGTERM)
             body = stream.read_all()
             assert running.sidecar.process.wait(timeout=SOCKET_TIMEOUT_S + 5) == 0
