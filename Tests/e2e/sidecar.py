@@ -187,7 +187,9 @@ class SidecarProcess:
     def _lines(self) -> list[dict[str, Any]]:
         if not self.usage_path.exists():
             return []
-        return [json.loads(line) for line in self.usage_path.read_text().splitlines() if line]
+        # Only whole lines: a reader can see the sidecar's write(2) of a batch half done.
+        text = self.usage_path.read_text()
+        return [json.loads(line) for line in text[:text.rfind("\n") + 1].splitlines() if line]
 
     def usage_lines(self) -> list[dict[str, Any]]:
         """The usage lines written so far (audit lines share the file; they are left out)."""

@@ -48,10 +48,12 @@ extension Dispatcher {
         /// Whether an attempt failed with a sign of ill health.
         var failed = false
 
-        /// The request is done with this deployment without its answer.
-        func settle(logger: Logger, audit: AuditLog) {
+        /// The request is done with this deployment without its answer; `abandoned` when the
+        /// client left or the sidecar shut down, which says nothing about the deployment unless an
+        /// attempt on it had already failed.
+        func settle(abandoned: Bool, logger: Logger, audit: AuditLog) {
             guard self.counts else { return }
-            if self.tried {
+            if self.tried, self.failed || !abandoned {
                 self.deployment.recordOutcome(success: !self.failed, at: .now, logger: logger, audit: audit)
             } else {
                 self.deployment.breaker.releaseProbe()
@@ -65,6 +67,8 @@ extension Dispatcher {
         let resilience: ResilienceSettings
         var count = 0
         var exhausted = false
+        /// The client left or the sidecar shut down before any deployment answered.
+        var abandoned = false
         var decisions: [RouteDecision] = []
         /// The candidate and deployment of the last attempt that failed.
         private(set) var lastTried: (step: RoutePlan.Step, deployment: DeploymentChoice)?
@@ -127,7 +131,7 @@ extension Dispatcher {
 
         /// Records the outcome of every deployment the request is done with.
         mutating func settleTickets(logger: Logger, audit: AuditLog) {
-            for ticket in self.tickets.values { ticket.settle(logger: logger, audit: audit) }
+            for ticket in self.tickets.values { ticket.settle(abandoned: self.abandoned, logger: logger, audit: audit) }
             self.tickets = [:]
         }
 

@@ -54,6 +54,7 @@ struct Dispatcher: Sendable {
         } catch {
             // Ended early — the client gave up before the first byte, or a provider refused the
             // request for good: recorded against the deployment that was being tried.
+            attempt.abandoned = error.code == .cancelled || error.code == .shuttingDown
             context.decisions = attempt.decisions
             if let (step, deployment) = attempt.lastTried {
                 context.destination = .unserved(step, deployment)

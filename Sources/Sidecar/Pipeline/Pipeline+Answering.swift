@@ -99,6 +99,7 @@ extension Pipeline {
             switch error {
             case .clientLeft:
                 context.outcome = .clientDisconnected
+                context.errorType = ProxyError.Code.cancelled.name
                 // The provider's answer was whole: a success for the breaker, though no one read its end.
                 return upstreamEnded ? .completed : .abandoned
             case .upstream(let error):
