@@ -14,12 +14,14 @@ extension ProviderConfiguration {
         "dialect", "base_url", "api_key_env", "api_key_file", "headers", "connect_timeout", "timeout", "first_byte_timeout", "idle_timeout", "proxy",
         "allow_http", "ca_file",
         "stream_options", "word_delay", "anthropic_version", "anthropic_beta", "default_max_tokens", "api_version",
+        "responses",
     ]
 
     /// The dialects each dialect-specific option applies to.
     static let dialectSpecificKeys: [String: Set<DialectKind>] = [
         "anthropic_version": [.anthropic], "anthropic_beta": [.anthropic], "default_max_tokens": [.anthropic],
         "api_version": [.gemini], "stream_options": [.openAI, .deepSeek, .dashScope, .openAICompatible], "word_delay": [.demo],
+        "responses": [.openAI, .openAICompatible],
     ]
 
     /// Decodes `providers:`; a provider with problems is reported and left out. `declared`
@@ -76,6 +78,7 @@ extension ProviderConfiguration {
             case "anthropic_beta": provider.dialectOptions.anthropicBetas = reader.stringList(child)
             case "default_max_tokens": provider.dialectOptions.defaultMaxTokens = reader.int(child, in: 1...10_000_000)
             case "api_version": provider.dialectOptions.apiVersion = reader.string(child)
+            case "responses": provider.nativeResponses = Self.decodeResponsesMode(child, reader: &reader)
             default: break
             }
         }
@@ -141,6 +144,18 @@ extension ProviderConfiguration {
                 path: value.child("api_key_env"),
                 "a key is required for dialect \(provider.dialect.rawValue): set api_key_env or api_key_file"
             )
+        }
+    }
+
+    /// `responses: native` (the provider serves `/responses` itself) or `translate`.
+    private static func decodeResponsesMode(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> Bool? {
+        switch reader.string(value) {
+        case "native": return true
+        case "translate": return false
+        case nil: return nil
+        case let other?:
+            reader.report(value, "responses must be native or translate, not '\(other)'")
+            return nil
         }
     }
 

@@ -43,6 +43,11 @@ struct ProviderConfiguration: Sendable {
     var allowsHTTP = false
     /// Settings only some dialects read.
     var dialectOptions = DialectOptions()
+    /// `responses: native` or `translate`; `nil`: native for the `openai` dialect only.
+    var nativeResponses: Bool?
+    /// Whether `/v1/responses` requests go to the provider as they are (with its model name)
+    /// rather than translated through the chat model.
+    var speaksResponses: Bool { self.nativeResponses ?? (self.dialect == .openAI) }
 
     /// Whether requests can be sent: the configured key is present, or none is configured.
     /// (Validation makes sure providers that require a key configure one.)

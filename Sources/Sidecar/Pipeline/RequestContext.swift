@@ -18,6 +18,8 @@ struct RequestContext: Sendable {
         case openAI = "openai"
         /// The original service API, `/api/v1/*`.
         case service
+        /// OpenAI's Responses API, `/v1/responses`.
+        case responses
     }
 
     /// Where the request went, as far as it got.

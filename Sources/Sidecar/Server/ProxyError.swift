@@ -26,6 +26,8 @@ struct ProxyError: Error, Sendable, CustomStringConvertible {
         static let modelNotFound = Code(name: "model_not_found", status: 404, type: "invalid_request_error")
         /// No route for the path (404).
         static let notFound = Code(name: "not_found", status: 404, type: "invalid_request_error")
+        /// `previous_response_id` or a `/v1/responses/{id}` names no stored response (404).
+        static let responseNotFound = Code(name: "previous_response_not_found", status: 404, type: "invalid_request_error")
         /// A method the route does not forward (405), such as `TRACE` or `CONNECT` on passthrough.
         static let methodNotAllowed = Code(name: "method_not_allowed", status: 405, type: "invalid_request_error")
         /// The request body exceeds `server.max_request_body` (413).

@@ -17,6 +17,8 @@ struct TranslatingRelay<Encoder: ChatStreamEncoder>: StreamRelay {
     let request: ChatRequest
     let route: RouteCandidate
     private let contentType: String
+    /// Called with the encoder once the stream completed (the Responses endpoint stores the response).
+    private let completed: (@Sendable (Encoder) -> Void)?
     private var parser = SSEParser()
     private var translator: any StreamTranslator
     private var encoder: Encoder
@@ -29,12 +31,20 @@ struct TranslatingRelay<Encoder: ChatStreamEncoder>: StreamRelay {
     /// - Parameters:
     ///   - request: the request as the provider's dialect received it.
     ///   - encoder: writes the client's events.
-    init(request: ChatRequest, route: RouteCandidate, encoder: Encoder, contentType: String = "text/event-stream; charset=utf-8") {
+    ///   - completed: called with the encoder once the stream completed.
+    init(
+        request: ChatRequest,
+        route: RouteCandidate,
+        encoder: Encoder,
+        contentType: String = "text/event-stream; charset=utf-8",
+        completed: (@Sendable (Encoder) -> Void)? = nil
+    ) {
         self.request = request
         self.route = route
         self.translator = route.provider.dialect.makeStreamTranslator(for: request, context: ResponseContext.fresh(model: route.upstreamModel))
         self.encoder = encoder
         self.contentType = contentType
+        self.completed = completed
     }
 
     func headers(for upstream: UpstreamResponseHead) -> HTTPHeaders {
@@ -69,6 +79,7 @@ struct TranslatingRelay<Encoder: ChatStreamEncoder>: StreamRelay {
         var extras = billing.usageFields
         if billing.source == .estimated { extras["estimated"] = true }
         self.encoder.finish(usage: billing.usage, extraUsageFields: extras, into: &self.pending)
+        self.completed?(self.encoder)
         return self.takePending()
     }
 
