@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
+
 extension CheckConfigCommand {
     /// `check-config --prices`: every deployment's price per million tokens on `day`, with where
     /// it comes from (`sidecar.yaml`, `catalog` or `built-in`) and since when.

@@ -8,6 +8,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import SidecarModel
 import Translate
 
 /// The request path for chat completions: read the request, route it, translate it, send it,

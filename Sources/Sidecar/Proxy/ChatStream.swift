@@ -7,6 +7,7 @@
 
 import NIOCore
 import NIOHTTP1
+import SidecarModel
 import Translate
 
 /// Relays one provider event stream to the client as OpenAI server-sent events.

@@ -5,10 +5,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
+
 /// Who is calling: a configured client that presented its token, or — when no clients are
 /// configured — the anonymous local caller `default`.
 struct ClientIdentity: Sendable {
-    static let anonymous = "default"
+    static let anonymous = ReservedName.anonymousClient
 
     var name: String
     /// The client's rules; `nil` for the anonymous caller, who may use everything.

@@ -7,6 +7,7 @@
 
 import NIOCore
 import NIOHTTP1
+import SidecarModel
 import Translate
 
 /// The request path for `/v1/embeddings`: route by model, translate, send, bill, log.

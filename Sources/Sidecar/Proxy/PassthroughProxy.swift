@@ -7,6 +7,7 @@
 
 import NIOCore
 import NIOHTTP1
+import SidecarModel
 import Translate
 
 /// Forwards `/v1/*` requests the sidecar does not handle itself (stored completions, files,

@@ -8,6 +8,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import SidecarModel
 import Translate
 
 /// What every proxied request needs: the current runtime, the usage sink (which also feeds the

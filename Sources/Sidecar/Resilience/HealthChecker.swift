@@ -7,6 +7,7 @@
 
 import Logging
 import ServiceLifecycle
+import SidecarModel
 import Translate
 
 /// Active health checks (`resilience.health_checks`, off by default): every `interval`, one

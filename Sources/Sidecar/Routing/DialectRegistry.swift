@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
 import Translate
 
 /// The one place that maps a provider's ``DialectKind`` to the code that speaks it.

@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
+
 /// One request's share of `server.max_buffered_bytes` (default 40 MiB), the process-wide bound
 /// on bytes held in memory by request bodies being read and provider answers being collected.
 ///

@@ -7,6 +7,7 @@
 
 import FoundationEssentials
 import NIOHTTP1
+import SidecarModel
 import Translate
 
 /// `GET /v1/models`, `GET /v1/models/{id}` (OpenAI format) and `GET /api/v1/models` (the

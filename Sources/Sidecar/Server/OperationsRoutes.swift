@@ -7,6 +7,7 @@
 
 import NIOCore
 import NIOHTTP1
+import SidecarModel
 import Translate
 
 /// The routes for operators: `/healthz`, `/readyz` and `/metrics`, served on the main listener

@@ -8,6 +8,7 @@
 import Logging
 import NIOCore
 import ServiceLifecycle
+import SidecarModel
 import UnixSignals
 
 /// Wires the sidecar together and runs it until SIGTERM or SIGINT.

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import NIOHTTP1
+import SidecarModel
 import Translate
 
 /// The original service's usage API: `GET /api/v1/usage/stats` and `GET /api/v1/usage/costs`,
