@@ -13,7 +13,7 @@ extension ModelEntry {
     /// upstream model it is asked for.
     func price(of model: ResolvedModel, on deployment: DeploymentChoice, day: CalendarDay) -> Price? {
         self.pricing.resolve(
-            vendor: PriceVendor(deployment.provider.configuration.dialect),
+            vendor: deployment.provider.configuration.dialect.kind.priceVendor,
             upstreamModel: model.target(on: deployment.configuration).model,
             on: day
         )?.price

@@ -42,7 +42,7 @@ struct HealthChecker: Service {
         var byProvider: [String: (provider: ProviderRuntime, deployments: [Deployment])] = [:]
         for model in snapshot.configuration.models.listed {
             for choice in snapshot.deployments(of: ResolvedModel(name: model.name, entry: model))
-            where choice.provider.configuration.isUsable && choice.provider.configuration.dialect != .demo {
+            where choice.provider.configuration.isUsable && !choice.provider.configuration.dialect.kind.isBuiltIn {
                 guard !(byProvider[choice.provider.name]?.deployments.contains { $0 === choice.state } ?? false) else { continue }
                 guard choice.state.admit(at: now, logger: self.logger, audit: self.audit) else { continue }
                 byProvider[choice.provider.name, default: (choice.provider, [])].deployments.append(choice.state)

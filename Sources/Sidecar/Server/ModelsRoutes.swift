@@ -50,7 +50,7 @@ struct ModelsRoutes: Sendable {
     }
 
     private func openAIModel(_ id: String, entry: ModelEntry, snapshot: RuntimeSnapshot) -> JSONObject {
-        let isDemo = snapshot.providers[entry.provider]?.configuration.dialect == .demo
+        let isDemo = snapshot.providers[entry.provider]?.configuration.dialect.kind.isBuiltIn == true
         var model: JSONObject = [
             "id": .string(id), "object": "model", "created": .int(self.created),
             "owned_by": .string(isDemo ? "llm-sidecar-demo" : entry.provider),
@@ -61,7 +61,7 @@ struct ModelsRoutes: Sendable {
 
     private static func serviceModel(_ entry: ModelEntry, snapshot: RuntimeSnapshot) -> JSONObject {
         let provider = snapshot.providers[entry.provider]?.configuration
-        let isDemo = provider?.dialect == .demo
+        let isDemo = provider?.dialect.kind.isBuiltIn == true
         var price: JSONValue = .null
         if let entryPrice = entry.price {
             let perThousand: (Money) -> JSONValue = { $0.times(1000).json }

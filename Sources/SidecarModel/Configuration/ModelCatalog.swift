@@ -17,12 +17,10 @@ package struct ModelEntry: Sendable {
     package var balance = BalanceStrategy.priority
     /// Models to try, in order, when every deployment of this one failed or is out.
     package var fallbacks: [String] = []
-    /// Tokens, within ``tokenLimits`` like ``maxOutputTokens``, from `sidecar.yaml` or the price catalog.
+    /// Tokens, within ``PriceCatalog/Entry/tokenLimits`` like ``maxOutputTokens``, from
+    /// `sidecar.yaml` or the price catalog.
     package var contextWindow: Int?
     package var maxOutputTokens: Int?
-    /// The range a context window or output limit must be in (1...100,000,000): the quotas
-    /// multiply the output limit by `n` (at most 128), which must not overflow.
-    package static let tokenLimits = 1...100_000_000
     /// Its own prices from `sidecar.yaml`, and the defaults it falls back to.
     package var pricing = ModelPricing()
     package var strengths: [String]

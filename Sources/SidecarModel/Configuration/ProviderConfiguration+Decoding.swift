@@ -15,12 +15,6 @@ extension ProviderConfiguration {
         "stream_options", "word_delay", "anthropic_version", "anthropic_beta", "default_max_tokens", "api_version",
     ]
 
-    /// The dialects each dialect-specific option applies to.
-    package static let dialectSpecificKeys: [String: Set<DialectKind>] = [
-        "anthropic_version": [.anthropic], "anthropic_beta": [.anthropic], "default_max_tokens": [.anthropic],
-        "api_version": [.gemini], "stream_options": [.openAI, .deepSeek, .dashScope, .openAICompatible], "word_delay": [.demo],
-    ]
-
     /// Decodes `providers:`; a provider with problems is reported and left out. `declared`
     /// receives every name, valid or not, so models naming a broken provider are not reported twice.
     package static func decodeAll(
@@ -91,8 +85,8 @@ extension ProviderConfiguration {
         provider.dialect = dialect
         Self.checkRequiredFields(of: provider, present: present, at: value, reader: &reader)
         for (key, child) in entries {
-            if let dialects = Self.dialectSpecificKeys[key], !dialects.contains(dialect) {
-                let names = dialects.map(\.rawValue).sorted().joined(separator: ", ")
+            if ProviderKind.kindSpecificOptions.contains(key), !dialect.kind.options.contains(key) {
+                let names = ProviderKind.kinds(reading: key).map(\.rawValue).sorted().joined(separator: ", ")
                 reader.report(child, "only applies to dialect \(names), not \(dialect.rawValue)")
             }
         }
@@ -131,10 +125,10 @@ extension ProviderConfiguration {
         at value: ConfigurationReader.Value,
         reader: inout ConfigurationReader
     ) {
-        if provider.dialect.needsBaseURL, !present.contains("base_url") {
+        if !provider.dialect.kind.isBuiltIn, !present.contains("base_url") {
             reader.report(value, path: value.child("base_url"), "is required for dialect \(provider.dialect.rawValue)")
         }
-        if provider.dialect.requiresKey, present.isDisjoint(with: ["api_key_env", "api_key_file"]) {
+        if provider.dialect.kind.requiresKey, present.isDisjoint(with: ["api_key_env", "api_key_file"]) {
             reader.report(
                 value,
                 path: value.child("api_key_env"),

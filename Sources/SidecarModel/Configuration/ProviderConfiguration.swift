@@ -55,7 +55,8 @@ package struct ProviderConfiguration: Sendable {
     }
 }
 
-/// The wire format a provider speaks. The only place that maps kinds to dialects is ``DialectRegistry``.
+/// The kind of provider (`providers.<name>.dialect`); what each kind means is its row of
+/// ``ProviderKind/table``.
 package enum DialectKind: String, Sendable, CaseIterable {
     case openAI = "openai"
     case deepSeek = "deepseek"
@@ -65,17 +66,6 @@ package enum DialectKind: String, Sendable, CaseIterable {
     case gemini
     case openAICompatible = "openai-compatible"
     case demo
-
-    /// Whether the provider refuses requests without a key (self-hosted servers usually need none).
-    package var requiresKey: Bool {
-        switch self {
-        case .openAI, .deepSeek, .dashScope, .dashScopeNative, .anthropic, .gemini: true
-        case .openAICompatible, .demo: false
-        }
-    }
-
-    /// Whether the provider has an address (the demo model lives inside the sidecar).
-    package var needsBaseURL: Bool { self != .demo }
 }
 
 /// Provider settings that only some dialects read.

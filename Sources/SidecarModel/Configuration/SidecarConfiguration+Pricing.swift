@@ -16,7 +16,7 @@ extension SidecarConfiguration {
         let catalog = self.pricing.catalog
         self.models.updateEntries { entry in
             entry.pricing.catalog = catalog
-            entry.pricing.listingVendor = providers[entry.provider].flatMap { PriceVendor($0.dialect) }
+            entry.pricing.listingVendor = providers[entry.provider].flatMap(\.dialect.kind.priceVendor)
             guard let vendor = entry.pricing.listingVendor, let limits = catalog.entry(vendor, model: entry.upstreamModel ?? entry.name) else {
                 return
             }
@@ -31,7 +31,7 @@ extension SidecarConfiguration {
     package func unpricedModelsWarning(on day: CalendarDay) -> String? {
         var unpriced: [String] = []
         for entry in self.models.allEntries {
-            let vendors = entry.deployments.map { self.providers[$0.provider].flatMap { PriceVendor($0.dialect) } }
+            let vendors = entry.deployments.map { self.providers[$0.provider].flatMap(\.dialect.kind.priceVendor) }
             if entry.isPattern {
                 guard entry.pricing.configured?.entry(on: day) == nil else { continue }
                 let known = vendors.contains { $0 != nil }

@@ -81,8 +81,8 @@ extension PriceCatalog {
         }
         return Entry(
             price: price,
-            contextWindow: fields["max_input_tokens"]?.intValue.flatMap { ModelEntry.tokenLimits.contains($0) ? $0 : nil },
-            maxOutputTokens: fields["max_output_tokens"]?.intValue.flatMap { ModelEntry.tokenLimits.contains($0) ? $0 : nil }
+            contextWindow: fields["max_input_tokens"]?.intValue.flatMap { PriceCatalog.Entry.tokenLimits.contains($0) ? $0 : nil },
+            maxOutputTokens: fields["max_output_tokens"]?.intValue.flatMap { PriceCatalog.Entry.tokenLimits.contains($0) ? $0 : nil }
         )
     }
 

@@ -17,6 +17,11 @@ package struct PriceCatalog: Sendable, Equatable {
         package var price: Price?
         package var contextWindow: Int?
         package var maxOutputTokens: Int?
+
+        /// The range a context window or output limit must be in (1...100,000,000), here and in
+        /// `models.<name>`: the quotas multiply the output limit by `n` (at most 128), which must
+        /// not overflow.
+        package static let tokenLimits = 1...100_000_000
     }
 
     /// The file it was read from, resolved against the configuration's directory.

@@ -19,19 +19,6 @@ package enum PriceVendor: String, Sendable, Hashable, CaseIterable {
     case gemini
     case demo
 
-    /// The vendor whose prices apply to requests sent through `dialect`.
-    package init?(_ dialect: DialectKind) {
-        switch dialect {
-        case .openAI: self = .openAI
-        case .deepSeek: self = .deepSeek
-        case .dashScope, .dashScopeNative: self = .dashScope
-        case .anthropic: self = .anthropic
-        case .gemini: self = .gemini
-        case .demo: self = .demo
-        case .openAICompatible: return nil
-        }
-    }
-
     /// The vendor of a community catalog entry, from its `litellm_provider`; `nil` for the many
     /// providers the sidecar does not speak to directly (Azure, Bedrock, Vertex AI, resellers…).
     package init?(litellmProvider: String) {
