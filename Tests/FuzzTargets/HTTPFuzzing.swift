@@ -56,7 +56,7 @@ enum HTTPFuzzing {
     static let router: SidecarRouter = {
         let logger = Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }
         let store = RuntimeStore(RuntimeSnapshot(configuration: Self.configuration, network: UnreachableNetwork()))
-        return SidecarRouter(context: ProxyContext(store: store, usage: DiscardingUsageSink(), logger: logger))
+        return SidecarRouter(services: Services(store: store, usage: DiscardingUsageSink(), logger: logger))
     }()
 
     /// A channel that was never connected: stream writes fail as for a client that left.

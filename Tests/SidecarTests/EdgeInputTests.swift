@@ -69,12 +69,12 @@ import Translate
     ])
     func passthroughRefusesOtherSpellingsOfMeteredPaths(_ raw: String) throws {
         let path = try RequestPath.normalized(raw, query: nil)
-        #expect(throws: ProxyError.self) { try PassthroughProxy.checkNotAnAlias(path) }
+        #expect(throws: ProxyError.self) { try PassthroughEndpoint.checkNotAnAlias(path) }
     }
 
     @Test(arguments: ["/v1/chat/completions", "/v1/chat/completions/chatcmpl-1/messages", "/v1/files/file-1/content", "/v1/batches"])
     func passthroughForwardsOtherPaths(_ path: String) throws {
-        try PassthroughProxy.checkNotAnAlias(path)
+        try PassthroughEndpoint.checkNotAnAlias(path)
     }
 
     @Test func overlongPathsAre414AndQueriesAreCheckedApart() throws {

@@ -79,7 +79,7 @@ struct ScriptedSidecar: Sendable {
         let upstream = ScriptedUpstream()
         let usage = RecordingUsageSink()
         let store = RuntimeStore(RuntimeSnapshot(configuration: configuration, network: upstream))
-        let router = SidecarRouter(context: ProxyContext(store: store, usage: usage, logger: testLogger))
+        let router = SidecarRouter(services: Services(store: store, usage: usage, logger: testLogger))
         try await withServer(maximumBodyBytes: configuration.server.maxRequestBodyBytes, router.respond(to:)) { port in
             try await body(ScriptedSidecar(port: port, upstream: upstream, usage: usage))
         }

@@ -238,7 +238,7 @@ BUDGET_MIB = 16
 ANSWER_MB = 6
 BURST = 16
 # Memory held per buffered byte at the peak of an answer's life: the collected bytes, the parsed
-# document, the translated answer and its copy in the write buffer (see README, max_buffered_bytes).
+# document, the translated answer and its copy in the write buffer (see docs/security.md, max_buffered_bytes).
 BYTES_PER_BUFFERED_BYTE = 4
 SLACK_MIB = 40  # allocator arenas, threads' stacks, NIO buffers
 

@@ -12,7 +12,7 @@ import Translate
 /// The sidecar's Prometheus metrics (`GET /metrics`).
 ///
 /// Request metrics are derived from the usage records — one per request, through
-/// ``AccountingUsageSink`` — so the metrics and the usage lines can never disagree. OpenTelemetry
+/// ``ObservingUsageSink`` — so the metrics and the usage lines can never disagree. OpenTelemetry
 /// GenAI names are used where they exist (`gen_ai_client_operation_duration_seconds`,
 /// `gen_ai_client_token_usage`, `gen_ai_server_time_to_first_token_seconds`), the sidecar's own
 /// under `llm_sidecar_`. Health (breakers, in-flight load) is read from the deployments at
@@ -237,10 +237,10 @@ final class SidecarMetrics: Sendable {
     }
 }
 
-/// Where every request's one usage record is accounted for: it settles the request's quota
-/// reservation with what was actually used, feeds the metrics and the usage statistics, then
-/// passes the record on to be written.
-struct AccountingUsageSink: UsageSink {
+/// Where every request's one usage record is observed: it feeds the metrics and the usage
+/// statistics, then passes the record on to be written. Reading usage only — what the request
+/// held (its quota reservation among them) was settled by the pipeline when it ended.
+struct ObservingUsageSink: UsageSink {
     let metrics: SidecarMetrics
     let statistics: UsageStatistics
     /// The current configuration names the labels the statistics keep.
@@ -248,8 +248,6 @@ struct AccountingUsageSink: UsageSink {
     let next: any UsageSink
 
     func record(_ record: UsageRecord) {
-        let tokens = record.usage.map { $0.inputTokens + $0.outputTokens } ?? 0
-        record.quotaTicket?.settle(tokens: tokens, cost: record.cost, currency: record.currency)
         self.metrics.observe(record)
         self.statistics.observe(record, configuration: self.store.current.configuration)
         self.next.record(record)

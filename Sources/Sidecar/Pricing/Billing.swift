@@ -54,13 +54,6 @@ struct Billing: Sendable {
         }
     }
 
-    func apply(to record: inout UsageRecord) {
-        record.usage = self.usage
-        record.usageSource = self.source
-        record.cost = self.cost?.amount
-        record.currency = self.cost?.currency
-    }
-
     /// Fields added to a streamed usage object: `cost` and `currency`.
     var usageFields: JSONObject {
         guard let cost = self.cost else { return [:] }

@@ -37,8 +37,8 @@ struct SidecarApplication {
         let audit = try self.auditLog(usage: usage, services: &services)
         audit.record("config_loaded", self.configuration.auditFields(path: self.configurationPath))
         let store = RuntimeStore(RuntimeSnapshot(configuration: self.configuration, network: network))
-        let context = ProxyContext(store: store, usage: usage, logger: self.logger, quotas: quotas, statistics: statistics, audit: audit)
-        let router = SidecarRouter(context: context)
+        let shared = Services(store: store, usage: usage, logger: self.logger, quotas: quotas, statistics: statistics, audit: audit)
+        let router = SidecarRouter(services: shared)
         if let path = self.configuration.quotas.stateFile {
             services.append(QuotaStateFile(path: path, book: quotas, logger: self.logger))
         }
@@ -49,7 +49,7 @@ struct SidecarApplication {
                 listen: self.configuration.listen,
                 store: store,
                 network: network,
-                metrics: context.metrics,
+                metrics: shared.metrics,
                 audit: audit,
                 logger: self.logger
             ),
@@ -57,7 +57,7 @@ struct SidecarApplication {
         if let address = self.configuration.metricsListen {
             services.append(self.operationsServer(address, routes: router.operations))
         }
-        services.append(self.mainServer(router: router, store: store, context: context))
+        services.append(self.mainServer(router: router, store: store, shared: shared))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: self.logger)
         )
@@ -90,7 +90,7 @@ struct SidecarApplication {
         return statistics
     }
 
-    private func mainServer(router: SidecarRouter, store: RuntimeStore, context: ProxyContext) -> HTTPServer {
+    private func mainServer(router: SidecarRouter, store: RuntimeStore, shared: Services) -> HTTPServer {
         let listen = self.configuration.listen
         let logger = self.logger
         return HTTPServer(
@@ -99,7 +99,7 @@ struct SidecarApplication {
                 port: listen.port,
                 idleTimeout: TimeAmount(self.configuration.server.idleTimeout),
                 maximumBodyBytes: { store.current.configuration.server.maxRequestBodyBytes },
-                requestBudget: { context.bufferBudget(snapshot: store.current) },
+                requestBudget: { shared.bufferBudget(snapshot: store.current) },
                 headRefusal: { head in
                     let clients = store.current.configuration.clients
                     guard !clients.isEmpty else { return nil }
@@ -113,7 +113,7 @@ struct SidecarApplication {
                 maximumConnections: { store.current.configuration.server.maxConnections },
                 requestReadTimeout: TimeAmount(self.configuration.server.requestReadTimeout),
                 drain: { (store.current.configuration.server.shutdownDelay, store.current.configuration.server.drainTimeout) },
-                lifecycle: context.lifecycle
+                lifecycle: shared.lifecycle
             ),
             logger: self.logger,
             onListening: { address in

@@ -11,8 +11,8 @@ import Translate
 
 /// Everything the sidecar knows about one finished request: one JSON line per request.
 ///
-/// Built up while the request runs and written once, after the response body ended — whether it
-/// succeeded, failed upstream, was rejected, or the client went away mid-stream.
+/// The output of a request's ``RequestContext`` when the request ended — whether it succeeded,
+/// failed upstream, was rejected, or the client went away mid-stream — written once.
 struct UsageRecord: Sendable {
     /// How a request ended.
     enum Outcome: String, Sendable {
@@ -72,33 +72,10 @@ struct UsageRecord: Sendable {
     var routeDecisions: [RouteDecision] = []
     /// Whether the serving model was the requested one, a route primary or a fallback.
     var routeRole: String?
-    /// The request's hold on the quotas, settled from this record when it is written.
-    var quotaTicket: QuotaTicket?
 
     init(requestID: String, api: String, operation: String) {
         self.requestID = requestID
         self.api = api
         self.operation = operation
-    }
-
-    /// Records the candidate of a request nobody served — the first one when all failed, so
-    /// the failure is counted against the model the client wanted; the one being tried when
-    /// the request ended early — on `deployment`, else on the candidate's first deployment.
-    mutating func noteUnserved(_ step: RoutePlan.Step, on deployment: DeploymentChoice? = nil) {
-        self.model = step.model.name
-        self.modelEntry = step.model.entry.name
-        guard let deployment = deployment ?? step.deployments.first else { return }
-        self.provider = deployment.provider.name
-        self.upstreamModel = step.model.target(on: deployment.configuration).model
-    }
-
-    /// Records which model, provider and deployment serve the request, and why.
-    mutating func note(_ route: RouteCandidate) {
-        self.model = route.model.name
-        self.modelEntry = route.model.entry.name
-        self.provider = route.provider.name
-        self.upstreamModel = route.upstreamModel
-        self.routeRole = route.role.rawValue
-        self.routeDecisions = route.decisions
     }
 }

@@ -36,18 +36,18 @@ struct Dispatcher: Sendable {
     /// Builds the provider request for a step's deployment.
     typealias Encoder = @Sendable (RoutePlan.Step, DeploymentChoice) throws(ProxyError) -> EncodedRequest
 
-    func dispatch(_ plan: RoutePlan, streaming: Bool, record: inout UsageRecord, encode: Encoder) async throws(ProxyError) -> Answer {
+    func dispatch(_ plan: RoutePlan, streaming: Bool, context: inout RequestContext, encode: Encoder) async throws(ProxyError) -> Answer {
         var attempt = Attempt(plan: plan, resilience: self.resilience)
-        attempt.decisions = record.routeDecisions
+        attempt.decisions = context.decisions
         self.budget.recordRequest(at: .now)
         defer {
-            record.attempts = attempt.count
+            context.attempts = attempt.count
             attempt.settleTickets(logger: self.logger, audit: self.audit)
         }
         do throws(ProxyError) {
             for step in plan.steps {
                 if let answer = try await self.serve(step, attempt: &attempt, streaming: streaming, encode: encode) {
-                    record.routeDecisions = attempt.decisions
+                    context.note(answer.candidate)
                     return answer
                 }
                 if attempt.exhausted { break }
@@ -55,16 +55,16 @@ struct Dispatcher: Sendable {
         } catch {
             // Ended early — the client gave up before the first byte, or a provider refused the
             // request for good: recorded against the deployment that was being tried.
-            record.routeDecisions = attempt.decisions
+            context.decisions = attempt.decisions
             if let (step, deployment) = attempt.lastTried {
-                record.noteUnserved(step, on: deployment)
+                context.destination = .unserved(step, deployment)
             } else if let first = plan.steps.first {
-                record.noteUnserved(first)
+                context.destination = .unserved(first, nil)
             }
             throw error
         }
-        record.routeDecisions = attempt.decisions
-        if let first = plan.steps.first { record.noteUnserved(first) }
+        context.decisions = attempt.decisions
+        if let first = plan.steps.first { context.destination = .unserved(first, nil) }
         throw attempt.finalError()
     }
 
@@ -158,7 +158,7 @@ struct Dispatcher: Sendable {
         let request = provider.upstreamRequest(for: try encode(step, deployment))
         let response = try await provider.client.execute(request, logger: self.logger)
         guard (200..<300).contains(response.head.status) else {
-            let body = (try? await response.body.collect(upTo: ChatProxy.maximumErrorBytes)) ?? []
+            let body = (try? await response.body.collect(upTo: Pipeline.maximumErrorBytes)) ?? []
             throw provider.proxyError(status: response.head.status, body: body, head: response.head)
         }
         return (response, streaming ? try await response.body.next() : nil)

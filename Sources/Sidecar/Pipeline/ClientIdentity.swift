@@ -46,7 +46,7 @@ struct ClientIdentity: Sendable {
     /// Task routing (`auto`, `auto:<task>`) is limited to the client's `task_types`; with `auto`
     /// in its `models` the route's candidates serve as configured, without it only those of them
     /// its `models` allow. A named model and its fallbacks are limited to the client's `models`.
-    func authorize(_ plan: RoutePlan, requestedModel: String, record: inout UsageRecord) throws(ProxyError) -> RoutePlan {
+    func authorize(_ plan: RoutePlan, requestedModel: String, decisions: inout [RouteDecision]) throws(ProxyError) -> RoutePlan {
         guard let settings = self.settings else { return plan }
         let routed = Router.routesByTask(requestedModel)
         if routed, let task = plan.taskType, !settings.allows(taskType: task) {
@@ -58,7 +58,7 @@ struct ClientIdentity: Sendable {
             if settings.allows(model: step.model.name) {
                 steps.append(step)
             } else {
-                record.routeDecisions.append(
+                decisions.append(
                     RouteDecision(model: step.model.name, deployment: step.model.name, outcome: .skipped, reason: "not_allowed")
                 )
             }

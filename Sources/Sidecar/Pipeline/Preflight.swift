@@ -19,7 +19,7 @@ import Translate
 /// cache discounts. The reservation covers the most expensive of the remaining candidates (per
 /// currency), so failing over can never spend more than was reserved.
 struct Preflight {
-    let context: ProxyContext
+    let services: Services
     let snapshot: RuntimeSnapshot
 
     /// What a request needs: its estimated prompt and, for chat, the output it asks for.
@@ -33,58 +33,61 @@ struct Preflight {
         var generates: Bool
     }
 
-    /// The candidates that can take the request, with the request's quota ticket on `record`.
-    func admit(_ plan: RoutePlan, need: Need, record: inout UsageRecord) throws(ProxyError) -> RoutePlan {
-        var steps = try self.fittingContext(plan, need: need, record: &record)
+    /// The candidates that can take the request, and its quota reservation (`nil` without quotas).
+    func admit(_ plan: RoutePlan, need: Need, context: inout RequestContext) throws(ProxyError) -> (RoutePlan, QuotaTicket?) {
+        var steps = try self.fittingContext(plan, need: need, context: &context)
         let settings = self.snapshot.configuration.quotas
-        guard settings.isEnabled else { return RoutePlan(taskType: plan.taskType, steps: steps) }
+        guard settings.isEnabled else { return (RoutePlan(taskType: plan.taskType, steps: steps), nil) }
         var firstDenial: ProxyError?
         while !steps.isEmpty {
-            switch self.context.quotas.reserve(self.worstCase(of: steps, need: need, settings: settings), settings: settings, client: record.client) {
+            switch self.services.quotas.reserve(
+                self.worstCase(of: steps, need: need, settings: settings),
+                settings: settings,
+                client: context.client.name
+            ) {
             case .success(let ticket):
-                record.quotaTicket = ticket
-                return RoutePlan(taskType: plan.taskType, steps: steps)
+                return (RoutePlan(taskType: plan.taskType, steps: steps), ticket)
             case .failure(let denial):
                 firstDenial = firstDenial ?? denial
                 let dropped = steps.removeFirst()
-                record.routeDecisions.append(
+                context.decisions.append(
                     RouteDecision(model: dropped.model.name, deployment: dropped.model.name, outcome: .skipped, reason: "over_quota")
                 )
             }
         }
-        throw self.denied(firstDenial ?? ProxyError(.quotaExceeded, "Quota exceeded."), record: record)
+        throw self.denied(firstDenial ?? ProxyError(.quotaExceeded, "Quota exceeded."), client: context.client.name)
     }
 
     /// Admits a request whose use cannot be priced before it is sent (passthrough): it counts
     /// against `requests_per_minute` like any request, and is refused once any token or cost
     /// limit of its scopes is used up — it reserves one token and one picounit of each limited
     /// currency, and settles at what its usage line records (no tokens, no cost).
-    func admitUnpriced(record: inout UsageRecord) throws(ProxyError) {
+    func admitUnpriced(context: RequestContext) throws(ProxyError) -> QuotaTicket? {
         let settings = self.snapshot.configuration.quotas
-        guard settings.isEnabled else { return }
+        guard settings.isEnabled else { return nil }
         var demand = QuotaLedger.Demand(tokens: 1)
-        for (_, limits) in settings.scopes(for: record.client) {
+        for (_, limits) in settings.scopes(for: context.client.name) {
             for currency in Set(limits.costPerDay.keys).union(limits.costPerMonth.keys) { demand.costs[currency] = Money(picos: 1) }
         }
-        switch self.context.quotas.reserve(demand, settings: settings, client: record.client) {
-        case .success(let ticket): record.quotaTicket = ticket
-        case .failure(let denial): throw self.denied(denial, record: record)
+        switch self.services.quotas.reserve(demand, settings: settings, client: context.client.name) {
+        case .success(let ticket): return ticket
+        case .failure(let denial): throw self.denied(denial, client: context.client.name)
         }
     }
 
     /// `denial`, audited.
-    private func denied(_ denial: ProxyError, record: UsageRecord) -> ProxyError {
-        self.context.audit.record("quota_denied", ["client": .string(record.client), "message": .string(denial.message)])
+    private func denied(_ denial: ProxyError, client: String) -> ProxyError {
+        self.services.audit.record("quota_denied", ["client": .string(client), "message": .string(denial.message)])
         return denial
     }
 
     /// The plan without candidates whose context window is too small; 400 when none is left.
-    private func fittingContext(_ plan: RoutePlan, need: Need, record: inout UsageRecord) throws(ProxyError) -> [RoutePlan.Step] {
+    private func fittingContext(_ plan: RoutePlan, need: Need, context: inout RequestContext) throws(ProxyError) -> [RoutePlan.Step] {
         let fitting = plan.steps.filter { step in
             guard let window = step.model.entry.contextWindow else { return true }
             let fits = need.promptTokens + (need.requestedOutput ?? 0) <= window
             if !fits {
-                record.routeDecisions.append(
+                context.decisions.append(
                     RouteDecision(model: step.model.name, deployment: step.model.name, outcome: .skipped, reason: "context_window")
                 )
             }
