@@ -42,21 +42,6 @@ struct DeploymentChoice: Sendable {
     var id: String { self.state.id }
 }
 
-/// What happened to one candidate deployment while serving a request.
-struct RouteDecision: Sendable, Hashable {
-    enum Outcome: String, Sendable {
-        case served
-        case failed
-        case skipped
-    }
-
-    var model: String
-    var deployment: String
-    var outcome: Outcome
-    /// Why it was skipped or failed (`breaker_open`, `busy`, `no_key`, an error code).
-    var reason: String?
-}
-
 /// The deployment that answered, and every decision made on the way.
 struct RouteCandidate: Sendable {
     var model: ResolvedModel

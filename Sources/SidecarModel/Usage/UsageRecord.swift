@@ -5,17 +5,16 @@
 //
 //===----------------------------------------------------------------------===//
 
-import FoundationEssentials
-import SidecarModel
-import Translate
+package import FoundationEssentials
+package import Translate
 
 /// Everything the sidecar knows about one finished request: one JSON line per request.
 ///
 /// The output of a request's ``RequestContext`` when the request ended — whether it succeeded,
 /// failed upstream, was rejected, or the client went away mid-stream — written once.
-struct UsageRecord: Sendable {
+package struct UsageRecord: Sendable {
     /// How a request ended.
-    enum Outcome: String, Sendable {
+    package enum Outcome: String, Sendable {
         /// The provider answered and the whole answer reached the client.
         case success
         /// The sidecar refused the request before contacting a provider (bad body, unknown model…).
@@ -31,49 +30,49 @@ struct UsageRecord: Sendable {
     }
 
     /// Where the token numbers come from.
-    enum UsageSource: String, Sendable {
+    package enum UsageSource: String, Sendable {
         case provider
         case estimated
         case none
     }
 
-    var timestamp = Date()
-    var requestID: String
+    package var timestamp = Date()
+    package var requestID: String
     /// `openai` for `/v1/*`, `service` for the original `/api/v1/*` API.
-    var api: String
+    package var api: String
     /// `chat` or `embeddings` (OpenTelemetry `gen_ai.operation.name`).
-    var operation: String
-    var client = "default"
-    var taskType: String?
-    var requestedModel: String?
+    package var operation: String
+    package var client = ReservedName.anonymousClient
+    package var taskType: String?
+    package var requestedModel: String?
     /// The configured model that served the request.
-    var model: String?
+    package var model: String?
     /// The configuration entry that served it: the model, or the pattern (`gpt-*`) that matched.
     /// A bounded label for metrics; not written to the usage line.
-    var modelEntry: String?
-    var provider: String?
-    var upstreamModel: String?
-    var responseModel: String?
-    var responseID: String?
-    var stream = false
-    var status = 200
-    var outcome = Outcome.success
-    var errorType: String?
-    var usage: Usage?
-    var usageSource = UsageSource.none
-    var cost: Money?
-    var currency: String?
-    var latencyMilliseconds: Double = 0
-    var timeToFirstChunkMilliseconds: Double?
-    var finishReasons: [String] = []
+    package var modelEntry: String?
+    package var provider: String?
+    package var upstreamModel: String?
+    package var responseModel: String?
+    package var responseID: String?
+    package var stream = false
+    package var status = 200
+    package var outcome = Outcome.success
+    package var errorType: String?
+    package var usage: Usage?
+    package var usageSource = UsageSource.none
+    package var cost: Money?
+    package var currency: String?
+    package var latencyMilliseconds: Double = 0
+    package var timeToFirstChunkMilliseconds: Double?
+    package var finishReasons: [String] = []
     /// Provider attempts made (1 without retries).
-    var attempts = 0
+    package var attempts = 0
     /// Why the request went where it went: every deployment considered, skipped or tried.
-    var routeDecisions: [RouteDecision] = []
+    package var routeDecisions: [RouteDecision] = []
     /// Whether the serving model was the requested one, a route primary or a fallback.
-    var routeRole: String?
+    package var routeRole: String?
 
-    init(requestID: String, api: String, operation: String) {
+    package init(requestID: String, api: String, operation: String) {
         self.requestID = requestID
         self.api = api
         self.operation = operation

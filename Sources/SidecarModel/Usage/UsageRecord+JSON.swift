@@ -5,9 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-import FoundationEssentials
-import SidecarModel
-import Translate
+package import FoundationEssentials
+package import Translate
 
 #if canImport(Glibc)
 import Glibc
@@ -21,7 +20,7 @@ extension UsageRecord {
     /// GenAI fields use the OpenTelemetry semantic-convention names (`gen_ai.usage.input_tokens`,
     /// `gen_ai.provider.name`, …); token fields are integers, `cost` a decimal number or `null`
     /// when the model has no price, durations are milliseconds.
-    func jsonLine(labels: [(name: String, value: String)] = []) -> [UInt8] {
+    package func jsonLine(labels: [(name: String, value: String)] = []) -> [UInt8] {
         let usage = self.usage
         var line = JSONObjectWriter(reservingCapacity: 1024)
         line.field("timestamp", Self.timestamp(self.timestamp))
@@ -69,12 +68,12 @@ extension UsageRecord {
 
     /// `2026-11-27T03:07:26.495Z`: UTC with milliseconds, formatted without Foundation's
     /// (comparatively slow) date formatters because it runs once per request.
-    static func timestamp(_ date: Date) -> String {
+    package static func timestamp(_ date: Date) -> String {
         Self.timestamp(milliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))
     }
 
     /// The same format for Unix seconds.
-    static func timestamp(seconds: Int64) -> String {
+    package static func timestamp(seconds: Int64) -> String {
         Self.timestamp(milliseconds: seconds * 1000)
     }
 
@@ -114,7 +113,7 @@ extension UsageRecord {
 
 extension RouteDecision {
     /// `{"model","deployment","outcome","reason"}` for the usage line's `route` list.
-    var json: JSONValue {
+    package var json: JSONValue {
         [
             "model": .string(self.model), "deployment": .string(self.deployment), "outcome": .string(self.outcome.rawValue),
             "reason": .optional(self.reason),
