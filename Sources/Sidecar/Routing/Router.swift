@@ -16,9 +16,6 @@ import SidecarModel
 struct Router: Sendable {
     let snapshot: RuntimeSnapshot
 
-    /// Whether a request for model `name` routes by task type (`auto`, `auto:<task>`).
-    static func routesByTask(_ name: String) -> Bool { ReservedName.routesByTask(name) }
-
     func plan(model name: String, taskType: String?) throws(ProxyError) -> RoutePlan {
         if ReservedName.routesByTask(name) {
             let auto = ReservedName.autoModel

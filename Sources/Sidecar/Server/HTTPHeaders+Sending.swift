@@ -23,7 +23,4 @@ extension HTTPHeaders {
         }
         return escaped
     }
-
-    /// Whether `value` holds a byte that may not be written raw in a header value (see ``HeaderValue``).
-    static func holdsControlCharacter(_ value: String) -> Bool { HeaderValue.holdsControlCharacter(value) }
 }
