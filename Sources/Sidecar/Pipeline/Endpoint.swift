@@ -32,6 +32,22 @@ protocol Endpoint: Sendable {
 
     /// Where `request` goes. May refuse it (a method or path the endpoint does not forward).
     func route(_ request: Request, of original: ServerRequest, context: RequestContext) throws(ProxyError) -> Route<Request>
+
+    /// `error` in the endpoint's own error shape, with its status: by default the OpenAI envelope
+    /// (``ProxyError/openAIBody``), plus `success: false` on the service API.
+    func render(_ error: ProxyError, context: RequestContext) -> (HTTPResponseStatus, JSONObject)
+}
+
+extension Endpoint {
+    func render(_ error: ProxyError, context: RequestContext) -> (HTTPResponseStatus, JSONObject) {
+        var body = error.openAIBody.json
+        if context.api == .service {
+            body["success"] = false
+            body["content"] = nil
+            body["provider"] = .optional(context.providerName)
+        }
+        return (HTTPResponseStatus(statusCode: error.status), body)
+    }
 }
 
 /// Where an endpoint's request goes.

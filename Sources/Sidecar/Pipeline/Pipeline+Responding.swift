@@ -25,24 +25,19 @@ extension Pipeline {
         return ServerResponse(status: status, headers: headers, body: .bytes(ByteBuffer(bytes: bytes)))
     }
 
-    /// Answers `error` in the OpenAI envelope (plus `success: false` on the service API) and
-    /// records it. Every field is scrubbed of keys and key-shaped values, whatever its origin.
-    func respond(error: ProxyError, context: RequestContext) -> ServerResponse {
+    /// Answers `error` in `endpoint`'s error shape and records it. Every field is scrubbed of
+    /// keys and key-shaped values, whatever its origin.
+    func respond(error: ProxyError, from endpoint: some Endpoint, context: RequestContext) -> ServerResponse {
         let error = context.snapshot.scrubber.scrub(
             error.code == .cancelled && self.services.lifecycle.isCutOff ? ServerLifecycle.shuttingDown : error
         )
         var context = context
         context.errorType = error.shortDescription
         if context.outcome == .success { context.outcome = Self.outcome(of: error) }
-        var body = error.openAIBody.json
-        if context.api == .service {
-            body["success"] = false
-            body["content"] = nil
-            body["provider"] = .optional(context.providerName)
-        }
+        let (status, body) = endpoint.render(error, context: context)
         var headers = Self.headers(requestID: context.id, contentType: "application/json")
         if let retryAfter = error.retryAfterHeader { headers.add(name: "Retry-After", value: retryAfter) }
-        return self.respond(status: HTTPResponseStatus(statusCode: error.status), headers: headers, bytes: body.serialized(), context: context)
+        return self.respond(status: status, headers: headers, bytes: body.serialized(), context: context)
     }
 
     private static func outcome(of error: ProxyError) -> UsageRecord.Outcome {

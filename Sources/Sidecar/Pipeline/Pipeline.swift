@@ -44,7 +44,7 @@ struct Pipeline: Sendable {
             return try await self.run(endpoint, request, context: &context, holdings: &holdings)
         } catch {
             holdings.release(.failed(error), billing: context.billing)
-            return self.respond(error: error, context: context)
+            return self.respond(error: error, from: endpoint, context: context)
         }
     }
 
