@@ -10,7 +10,7 @@ import Translate
 
 extension ModelEntry {
     /// The price in force today for the first deployment, from whichever source: what
-    /// listings (`/api/v1/models`) show. Requests are billed per deployment (see ``Billing``).
+    /// listings (`/api/v1/models`) show. Requests are billed per deployment (see `Billing` in the runtime).
     package var price: Price? { self.resolvedPrice(on: CalendarDay(Date()))?.price }
 
     /// The first deployment's price on `day`, and where it comes from.

@@ -56,7 +56,7 @@ package struct ProxyError: Error, Sendable, CustomStringConvertible {
         package static let requestTimeout = Code(name: "request_timeout", status: 408, type: "invalid_request_error")
         /// The request headers exceed 80 KiB (431).
         package static let headersTooLarge = Code(name: "request_headers_too_large", status: 431, type: "invalid_request_error")
-        /// The request path is longer than ``RequestPath/maximumBytes`` (414).
+        /// The request path is longer than the runtime's `RequestPath.maximumBytes` (414).
         package static let uriTooLong = Code(name: "uri_too_long", status: 414, type: "invalid_request_error")
         /// `server.max_streams` streams are already open (503).
         package static let tooManyStreams = Code(name: "too_many_streams", status: 503, type: "server_error")

@@ -10,8 +10,9 @@ package import Translate
 
 /// Everything the sidecar knows about one finished request: one JSON line per request.
 ///
-/// The output of a request's ``RequestContext`` when the request ended — whether it succeeded,
-/// failed upstream, was rejected, or the client went away mid-stream — written once.
+/// The output of a request's context (the runtime's `RequestContext`) when the request ended —
+/// whether it succeeded, failed upstream, was rejected, or the client went away mid-stream —
+/// written once.
 package struct UsageRecord: Sendable {
     /// How a request ended.
     package enum Outcome: String, Sendable {
