@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import NIOHTTP1
+import SidecarModel
 import Translate
 
 /// Translates one provider event stream into OpenAI server-sent events, chunk by chunk, with
