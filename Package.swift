@@ -44,12 +44,29 @@ let package = Package(
             // `rounded()` lowers to libm's round, which only Foundation would otherwise bring in.
             linkerSettings: [.linkedLibrary("m")]
         ),
+        // The model: configuration and its YAML reading, money and prices, errors, usage reports.
+        // Values and the rules about them; it reads files but serves nothing and starts no thread.
+        // What the runtime uses is `package`, so the compiler keeps the two sides apart.
+        .target(
+            name: "SidecarModel",
+            dependencies: [
+                "COpenSSL",
+                "CYAML",
+                "Translate",
+                // For `Logger.Level` in `log.level` only.
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings,
+            // `rounded()` lowers to libm's round, which only Foundation would otherwise bring in.
+            linkerSettings: [.linkedLibrary("m")]
+        ),
+        // The runtime: everything that does I/O (server, upstream client, routing, quotas, usage).
         .target(
             name: "Sidecar",
             dependencies: [
                 "CCurl",
                 "COpenSSL",
-                "CYAML",
+                "SidecarModel",
                 "Translate",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -81,6 +98,7 @@ let package = Package(
             name: "FuzzTargets",
             dependencies: [
                 "Sidecar",
+                "SidecarModel",
                 "Translate",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -101,6 +119,7 @@ let package = Package(
             dependencies: [
                 "FuzzTargets",
                 "Sidecar",
+                "SidecarModel",
                 "Translate",
                 "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),

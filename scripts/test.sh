@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test: formatting, the Swift unit and integration tests, each libFuzzer target for a
+# Runs every test: formatting, the dependency graph (no cycle between modules or folders), the Swift unit and integration tests, each libFuzzer target for a
 # bounded time, the end-to-end suite that drives the built binary with the official openai SDK
 # against local provider emulators (which are themselves checked with the official anthropic and
 # google-genai SDKs), and the deployment files with the image built and smoke-tested.
@@ -18,6 +18,13 @@ fi
 
 echo "== swift format lint" >&2
 swift format lint --strict --recursive Sources Tests Package.swift Fuzz
+
+# Every module's folders, and the modules themselves, must depend on each other one way only.
+echo "== dependency graph (scripts/dependency-graph --fail-on-cycles)" >&2
+if ! graph=$(.venv/bin/python scripts/dependency-graph --fail-on-cycles); then
+    echo "$graph" >&2
+    exit 1
+fi
 
 echo "== build" >&2
 swift build --build-tests

@@ -9,6 +9,7 @@ import NIOCore
 import NIOPosix
 
 @testable import Sidecar
+@testable import SidecarModel
 
 extension FuzzTarget {
     static func yaml(_ input: [UInt8]) {

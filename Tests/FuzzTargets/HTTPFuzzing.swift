@@ -11,6 +11,7 @@ import NIOEmbedded
 import NIOHTTP1
 
 @testable import Sidecar
+@testable import SidecarModel
 
 /// The sidecar the `http` fuzz target talks to: the demo model, an OpenAI provider whose network
 /// always fails (so routing, retries, the breaker and passthrough run without I/O), one client token.

@@ -10,6 +10,7 @@ import Testing
 import Translate
 
 @testable import Sidecar
+@testable import SidecarModel
 
 @Suite struct ConfigurationTests {
     static let minimal = """

@@ -12,6 +12,7 @@ import Testing
 import Translate
 
 @testable import Sidecar
+@testable import SidecarModel
 
 /// The connection pipeline as ``HTTPServer`` builds it, on a `NIOAsyncTestingChannel` with explicit
 /// time: idle keep-alive connections, read deadlines for pipelined requests, body limits and

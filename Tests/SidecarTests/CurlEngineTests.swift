@@ -12,6 +12,7 @@ import Testing
 import Translate
 
 @testable import Sidecar
+@testable import SidecarModel
 
 /// The curl engine against a real HTTP server on loopback.
 @Suite struct CurlEngineTests {

@@ -11,6 +11,7 @@ import Testing
 import Translate
 
 @testable import Sidecar
+@testable import SidecarModel
 
 /// What a client controls at the edge — the path, model names, task types, header values — and
 /// every place such a value is written: response headers, metric labels, JSON lines.

@@ -10,6 +10,7 @@ import Testing
 import Translate
 
 @testable import Sidecar
+@testable import SidecarModel
 
 /// Reading LiteLLM's catalog and converting its per-token floats to exact prices.
 @Suite struct PriceCatalogTests {

@@ -9,6 +9,7 @@ import Testing
 import Translate
 
 @testable import Sidecar
+@testable import SidecarModel
 
 @Suite struct PriceTests {
     static func price(_ input: String, cached: String? = nil, output: String, reasoning: String? = nil, currency: Price.Currency = .usd) -> Price {

@@ -11,6 +11,7 @@ import Testing
 import Translate
 
 @testable import Sidecar
+@testable import SidecarModel
 
 /// Effective dates, the built-in table, the community catalog and their precedence.
 @Suite struct PricingTests {

@@ -11,6 +11,7 @@ import Testing
 import Translate
 
 @testable import Sidecar
+@testable import SidecarModel
 
 /// The whole request path — server, routing, translation, billing, usage lines — against an
 /// in-memory provider.

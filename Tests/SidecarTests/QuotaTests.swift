@@ -10,6 +10,7 @@ import Testing
 import Translate
 
 @testable import Sidecar
+@testable import SidecarModel
 
 /// The quota ledger with explicit Unix times, its calendar arithmetic, its state file, and
 /// quotas enforced through the whole request path.

@@ -8,6 +8,7 @@
 import Testing
 
 @testable import Sidecar
+@testable import SidecarModel
 
 /// What a request holds is given back by one release, whatever the ending, exactly once.
 @Suite struct RequestHoldingsTests {

@@ -9,6 +9,7 @@ import Testing
 import Translate
 
 @testable import Sidecar
+@testable import SidecarModel
 
 /// The breaker, the retry budget, the backoff and the balancer, driven with explicit instants and
 /// seeded randomness: no test here sleeps.

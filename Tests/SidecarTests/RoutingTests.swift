@@ -11,6 +11,7 @@ import Testing
 import Translate
 
 @testable import Sidecar
+@testable import SidecarModel
 
 /// Task-type routing, deployments, failover and breakers through the whole request path, against
 /// in-memory providers told apart by their base URLs.

@@ -10,6 +10,7 @@ import Synchronization
 import Translate
 
 @testable import Sidecar
+@testable import SidecarModel
 
 /// An in-memory provider: answers with scripted replies (first in, first out; a reply may be
 /// meant only for URLs containing a string) and records every request it receives.

@@ -10,6 +10,7 @@ import Testing
 import Translate
 
 @testable import Sidecar
+@testable import SidecarModel
 
 /// The one scrubber every provider byte bound for a client goes through: keys in any encoding,
 /// fragments, key shapes, split reads, and every field of an error.

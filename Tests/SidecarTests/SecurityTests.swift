@@ -10,6 +10,7 @@ import Testing
 import Translate
 
 @testable import Sidecar
+@testable import SidecarModel
 
 /// Client tokens and permissions, key rotation and scrubbing, the audit chain, and the
 /// configuration rules that keep keys off the network.

@@ -9,6 +9,7 @@ import Testing
 import Translate
 
 @testable import Sidecar
+@testable import SidecarModel
 
 /// `server.max_streams`: a slot is reserved at admission and given back on every way a stream
 /// ends — with `max_streams: 1`, a leaked slot would refuse the next stream.

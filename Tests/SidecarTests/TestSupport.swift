@@ -14,6 +14,7 @@ import Testing
 import Translate
 
 @testable import Sidecar
+@testable import SidecarModel
 
 /// One curl engine for the whole test process, as in the sidecar.
 let testEngine = CurlEngine(logger: Logger(label: "test.curl"))

@@ -9,6 +9,7 @@ import Testing
 import Translate
 
 @testable import Sidecar
+@testable import SidecarModel
 
 @Suite struct UsageReportTests {
     /// A usage line as the sidecar writes it (fields trimmed to what the report reads).

@@ -10,6 +10,7 @@ import Testing
 import Translate
 
 @testable import Sidecar
+@testable import SidecarModel
 
 /// The usage statistics keep one entry per label the configuration names, whatever clients send
 /// (a 60 KB `X-Task-Type` per request and 20,000 pattern model names grew them without bound).

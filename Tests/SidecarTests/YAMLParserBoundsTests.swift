@@ -11,6 +11,7 @@ import Testing
 import Translate
 
 @testable import Sidecar
+@testable import SidecarModel
 
 /// Hostile and unlucky configuration files: deep nesting (which used to overflow the stack),
 /// CRLF line ends, tabs before comments.

@@ -10,6 +10,7 @@ import Testing
 import Translate
 
 @testable import Sidecar
+@testable import SidecarModel
 
 @Suite struct YAMLParserTests {
     /// The document as JSON-like values: mappings → objects, sequences → arrays, scalars →

@@ -127,3 +127,16 @@ def test_dot_output_marks_cycle_edges(sources):
     assert result.returncode == 0, result.stderr
     assert '"Demo/A" -> "Demo/B" [label="1", color=red];' in result.stdout
     assert '"Demo/C" -> "Demo/A" [label="1"];' in result.stdout
+
+
+def test_package_declarations_are_visible_to_other_folders(sources):
+    # The model module marks what the runtime uses `package`: such a type is seen like an internal one.
+    (sources / "D").mkdir()
+    (sources / "D" / "Shared.swift").write_text(
+        "package struct Shared {\n    package private(set) var count = 0\n}\n"
+        "@available(*, deprecated) package final class Old {}\n"
+    )
+    (sources / "C" / "UsesShared.swift").write_text("let s: Shared? = nil\nlet o: Old? = nil\n")
+    module = report(sources)
+    edges = {(e["from"], e["to"]): e["types"] for e in module["edges"]}
+    assert edges[("C", "D")] == ["Old", "Shared"]

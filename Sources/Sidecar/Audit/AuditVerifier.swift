@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
 import Translate
 
 /// Checks an audit chain: every audit line's `seq` is one more than the previous line's and

@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
+
 extension CheckConfigCommand {
     /// `check-config --prices`: every deployment's price per million tokens on `day`, with where
     /// it comes from (`sidecar.yaml`, `catalog` or `built-in`) and since when.
@@ -17,7 +19,7 @@ extension CheckConfigCommand {
         for entry in configuration.models.allEntries {
             for deployment in entry.deployments {
                 let upstream = deployment.upstreamModel ?? (entry.isPattern ? "(requested name)" : entry.name)
-                let vendor = configuration.providers[deployment.provider].flatMap { PriceVendor($0.dialect) }
+                let vendor = configuration.providers[deployment.provider].flatMap(\.dialect.kind.priceVendor)
                 let resolved = entry.pricing.resolve(vendor: vendor, upstreamModel: upstream, on: day)
                 let price = resolved?.price
                 table.append([

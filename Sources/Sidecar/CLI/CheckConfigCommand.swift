@@ -7,6 +7,7 @@
 
 import ArgumentParser
 import FoundationEssentials
+import SidecarModel
 
 /// `llm-sidecar check-config`: validates a configuration without serving.
 struct CheckConfigCommand: ParsableCommand {

@@ -10,6 +10,7 @@ import FoundationEssentials
 import Logging
 import NIOCore
 import NIOPosix
+import SidecarModel
 
 /// `llm-sidecar serve`: loads the configuration and serves until SIGTERM/SIGINT.
 struct ServeCommand: ParsableCommand {

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import ArgumentParser
+import SidecarModel
 
 /// `llm-sidecar token new --name NAME`: a fresh client token, printed once, and the
 /// configuration lines that admit it (only its SHA-256 is ever stored).

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import ArgumentParser
+import SidecarModel
 
 /// `llm-sidecar usage report`: sums the cost and tokens of usage lines from files or standard
 /// input, grouped by fields.

@@ -7,6 +7,7 @@
 
 import Logging
 import ServiceLifecycle
+import SidecarModel
 import Synchronization
 import Translate
 import UnixSignals

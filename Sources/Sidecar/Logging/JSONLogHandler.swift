@@ -7,6 +7,7 @@
 
 import FoundationEssentials
 import Logging
+import SidecarModel
 import Translate
 
 /// Writes diagnostic log lines to standard error as JSON objects

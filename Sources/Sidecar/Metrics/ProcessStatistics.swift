@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
+
 #if canImport(Glibc)
 import Glibc
 #endif

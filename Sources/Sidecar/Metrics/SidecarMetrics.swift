@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
 import Synchronization
 import Translate
 

@@ -5,11 +5,11 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
+
 /// Who is calling: a configured client that presented its token, or — when no clients are
 /// configured — the anonymous local caller `default`.
 struct ClientIdentity: Sendable {
-    static let anonymous = "default"
-
     var name: String
     /// The client's rules; `nil` for the anonymous caller, who may use everything.
     var settings: ClientSettings?
@@ -17,7 +17,7 @@ struct ClientIdentity: Sendable {
     /// The caller of `request`: the client whose token SHA-256 matches the `Authorization:
     /// Bearer` token (compared in constant time against every client), else 401.
     static func authenticate(_ request: ServerRequest, clients: [ClientSettings]) throws(ProxyError) -> ClientIdentity {
-        guard !clients.isEmpty else { return ClientIdentity(name: Self.anonymous) }
+        guard !clients.isEmpty else { return ClientIdentity(name: ReservedName.anonymousClient) }
         let token = Self.bearerToken(request)
         let hash = SHA256.digest(Array((token ?? "").utf8))
         var match: ClientSettings?
@@ -46,7 +46,7 @@ struct ClientIdentity: Sendable {
     /// its `models` allow. A named model and its fallbacks are limited to the client's `models`.
     func authorize(_ plan: RoutePlan, requestedModel: String, decisions: inout [RouteDecision]) throws(ProxyError) -> RoutePlan {
         guard let settings = self.settings else { return plan }
-        let routed = Router.routesByTask(requestedModel)
+        let routed = ReservedName.routesByTask(requestedModel)
         if routed, let task = plan.taskType, !settings.allows(taskType: task) {
             throw ProxyError(.notAllowed, "Client '\(self.name)' may not use task type '\(task)'.", param: "task_type")
         }

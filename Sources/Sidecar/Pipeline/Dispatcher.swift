@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import Logging
+import SidecarModel
 import Translate
 
 /// Sends a request along its ``RoutePlan`` until a deployment answers: load balancing, circuit

@@ -7,6 +7,7 @@
 
 import NIOCore
 import NIOHTTP1
+import SidecarModel
 import Translate
 
 /// What one API endpoint adds to the ``Pipeline``: how to read its request, and where the request

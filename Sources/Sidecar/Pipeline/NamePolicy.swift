@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
+
 /// What a client may send as a model name or a task type, checked where the request enters,
 /// before the value reaches a route, a header (`X-Sidecar-Route`), a metric label, a log line
 /// or a statistics table.

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import NIOHTTP1
+import SidecarModel
 import Translate
 
 extension Pipeline {

@@ -7,6 +7,7 @@
 
 import NIOCore
 import NIOHTTP1
+import SidecarModel
 import Translate
 
 /// The one request path every proxied endpoint runs through:

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import FoundationEssentials
+import SidecarModel
 import Translate
 
 /// Checks a plan before anything is sent: drops candidates whose context window cannot hold the

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import FoundationEssentials
+import SidecarModel
 import Translate
 
 /// Everything known about one request while the pipeline runs it, typed. It starts with the
@@ -51,7 +52,7 @@ struct RequestContext: Sendable {
     let arrived: Date
     /// The runtime the request was admitted under; a reload mid-request does not change it.
     let snapshot: RuntimeSnapshot
-    var client = ClientIdentity(name: ClientIdentity.anonymous)
+    var client = ClientIdentity(name: ReservedName.anonymousClient)
     var taskType: String?
     var requestedModel: String?
     var streaming = false

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
 import Translate
 
 /// What a request holds of the sidecar's shared capacity while it runs — its `server.max_streams`

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import Logging
+import SidecarModel
 
 /// What the pipeline shares between requests: the current runtime, the usage sink (which also
 /// feeds the metrics and statistics), the process-wide capacity pools, quotas, retry budget,

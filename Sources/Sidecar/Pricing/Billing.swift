@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import FoundationEssentials
+import SidecarModel
 import Translate
 
 /// The usage and cost of one request, computed once from the provider's numbers when it sent

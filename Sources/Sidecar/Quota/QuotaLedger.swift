@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
+
 /// The quota state machine: committed use per window and reservations in flight, for every
 /// scope (`global`, `client:<name>`) and kind of limit.
 ///

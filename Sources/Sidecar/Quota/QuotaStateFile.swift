@@ -7,6 +7,7 @@
 
 import Logging
 import ServiceLifecycle
+import SidecarModel
 import Translate
 
 #if canImport(Glibc)

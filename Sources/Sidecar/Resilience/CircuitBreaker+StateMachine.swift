@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
+
 extension CircuitBreaker {
     /// The breaker's rules as a value type: closed → open → half-open → closed.
     struct StateMachine: Sendable {

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
 import Synchronization
 
 /// Stops sending requests to a deployment that keeps failing, and lets a few probes through
@@ -22,20 +23,7 @@ import Synchronization
 /// machine is tested with explicit instants and never reads a clock.
 final class CircuitBreaker: Sendable {
     /// When to open and how to recover (`resilience.breaker`).
-    struct Policy: Sendable, Hashable {
-        /// The sliding window over which the failure rate is measured (default 30 s).
-        var window: Duration = .seconds(30)
-        /// Requests needed in the window before the rate can open the breaker (default 10).
-        var minimumCalls = 10
-        /// Share of failed requests that opens the breaker (default 0.5).
-        var failureRate = 0.5
-        /// Failed requests in a row that open it regardless of the rate (default 5).
-        var consecutiveFailures = 5
-        /// How long it stays open before probing (default 30 s).
-        var openDuration: Duration = .seconds(30)
-        /// Probe requests allowed while half-open; all must succeed to close (default 1).
-        var halfOpenProbes = 1
-    }
+    typealias Policy = CircuitBreakerPolicy
 
     /// The breaker's state, for logs, metrics and routing decisions.
     enum State: String, Sendable, Hashable {

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
 import Synchronization
 
 /// Caps retries at a share of recent requests, so a storm of 429s or 5xx cannot multiply the
@@ -15,10 +16,7 @@ import Synchronization
 /// sidecar sending 100 requests/s may add at most 20 + 3 retries per second. The policy is passed
 /// with each call, so a configuration reload applies at once and the counts carry over.
 final class RetryBudget: Sendable {
-    struct Policy: Sendable, Hashable {
-        var ratio = 0.2
-        var minimumPerSecond = 3.0
-    }
+    typealias Policy = RetryBudgetPolicy
 
     /// Requests (events) and retries (marked) over the last ten seconds, in 1-second buckets.
     private let window: Mutex<SlidingWindow>

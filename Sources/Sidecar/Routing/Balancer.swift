@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
+
 /// Orders a model's deployments for one request according to its ``BalanceStrategy``.
 enum Balancer {
     static func order(

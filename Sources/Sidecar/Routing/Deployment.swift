@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import Logging
+import SidecarModel
 import Synchronization
 import Translate
 

@@ -5,18 +5,20 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
 import Translate
 
-/// The one place that maps a provider's ``DialectKind`` to the code that speaks it.
+/// Builds the dialect that speaks a provider's wire format (``ProviderKind/wireFormat``), with
+/// the provider's options and their defaults.
 enum DialectRegistry {
     static func dialect(for provider: ProviderConfiguration) -> any Dialect {
         let options = provider.dialectOptions
-        var quirks: OpenAICompatibleDialect.Quirks
-        switch provider.dialect {
-        case .openAI, .demo: quirks = .openAI
-        case .deepSeek: quirks = .deepSeek
-        case .dashScope: quirks = .dashScope
-        case .openAICompatible: quirks = .generic
+        switch provider.dialect.kind.wireFormat {
+        case .openAI(var quirks):
+            if let acceptsStreamOptions = provider.acceptsStreamOptions {
+                quirks.acceptsStreamOptions = acceptsStreamOptions
+            }
+            return OpenAICompatibleDialect(quirks: quirks)
         case .anthropic:
             return AnthropicDialect(
                 version: options.anthropicVersion ?? AnthropicDialect.defaultVersion,
@@ -28,9 +30,5 @@ enum DialectRegistry {
         case .dashScopeNative:
             return DashScopeNativeDialect()
         }
-        if let acceptsStreamOptions = provider.acceptsStreamOptions {
-            quirks.acceptsStreamOptions = acceptsStreamOptions
-        }
-        return OpenAICompatibleDialect(quirks: quirks)
     }
 }

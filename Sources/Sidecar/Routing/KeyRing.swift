@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
 import Synchronization
 
 /// A provider's keys, handed out in turn so several keys share the load (and a retry after a

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
 import Translate
 
 /// The candidates for one request, in the order they are tried.
@@ -39,21 +40,6 @@ struct DeploymentChoice: Sendable {
 
     /// What the provider is asked for, for logs (`deepseek/deepseek-chat`).
     var id: String { self.state.id }
-}
-
-/// What happened to one candidate deployment while serving a request.
-struct RouteDecision: Sendable, Hashable {
-    enum Outcome: String, Sendable {
-        case served
-        case failed
-        case skipped
-    }
-
-    var model: String
-    var deployment: String
-    var outcome: Outcome
-    /// Why it was skipped or failed (`breaker_open`, `busy`, `no_key`, an error code).
-    var reason: String?
 }
 
 /// The deployment that answered, and every decision made on the way.

@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
+
 /// Turns a requested model (or task type) into a ``RoutePlan``.
 ///
 /// `model: "auto"` or `"auto:<task>"` routes by task type — from the model name, the body's
@@ -14,16 +16,10 @@
 struct Router: Sendable {
     let snapshot: RuntimeSnapshot
 
-    static let autoModel = "auto"
-
-    /// Whether a request for model `name` routes by task type (`auto`, `auto:<task>`).
-    static func routesByTask(_ name: String) -> Bool {
-        name == Self.autoModel || name.hasPrefix(Self.autoModel + ":")
-    }
-
     func plan(model name: String, taskType: String?) throws(ProxyError) -> RoutePlan {
-        if Self.routesByTask(name) {
-            let task = name.count > Self.autoModel.count ? String(name.dropFirst(Self.autoModel.count + 1)) : taskType
+        if ReservedName.routesByTask(name) {
+            let auto = ReservedName.autoModel
+            let task = name.count > auto.count ? String(name.dropFirst(auto.count + 1)) : taskType
             return try self.plan(task: task)
         }
         guard let model = self.snapshot.configuration.models.resolve(name) else {

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
 import Translate
 
 /// An immutable view of the configuration with every provider ready to use. A request takes
@@ -35,7 +36,7 @@ struct RuntimeSnapshot: Sendable {
         self.scrubber = SecretScrubber(keys: keys, retired: retired)
         var providers: [String: ProviderRuntime] = [:]
         for (name, provider) in configuration.providers {
-            let client: any UpstreamClient = provider.dialect == .demo ? DemoUpstreamClient(wordDelay: provider.demoWordDelay) : network
+            let client: any UpstreamClient = provider.dialect.kind.isBuiltIn ? DemoUpstreamClient(wordDelay: provider.demoWordDelay) : network
             providers[name] = ProviderRuntime(
                 configuration: provider,
                 dialect: DialectRegistry.dialect(for: provider),

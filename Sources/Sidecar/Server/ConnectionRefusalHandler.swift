@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import NIOCore
+import SidecarModel
 
 /// The whole pipeline of a connection beyond `server.max_connections`: when the client's first
 /// bytes arrive (so it is sending, and reads the answer) it gets 503 `too_many_connections` with

@@ -7,6 +7,7 @@
 
 import NIOCore
 import NIOHTTP1
+import SidecarModel
 import Translate
 
 /// Answers requests the HTTP parser rejects — headers over llhttp's 80 KiB (431), malformed

@@ -7,6 +7,7 @@
 
 import NIOCore
 import NIOHTTP1
+import SidecarModel
 import Translate
 
 /// Reads one request at a time, collects its body, runs the responder in a task and writes

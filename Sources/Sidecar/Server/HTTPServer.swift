@@ -10,6 +10,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
+import SidecarModel
 import Synchronization
 
 /// The inbound HTTP/1.1 server: SwiftNIO's HTTP codec and pipelining helper, an idle timeout,

@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
+
 /// The one normal form of a request path, computed once before routing, so that a route, the
 /// quota and the provider all see the same path (RFC 3986 §6.2.2).
 ///

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
 import Synchronization
 
 /// Where the sidecar is in its life, read by `/readyz` and by requests cut at shutdown.

@@ -7,6 +7,7 @@
 
 import NIOCore
 import NIOHTTP1
+import SidecarModel
 
 /// A complete HTTP request: head and whole body (at most `server.max_request_body` bytes).
 struct ServerRequest: Sendable {

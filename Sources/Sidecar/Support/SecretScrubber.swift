@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
+
 /// Removes provider keys from everything a provider sends that reaches a client: every field of
 /// an error (message, type, code, param, nested details), in-stream error events of every
 /// dialect, passthrough bodies and the provider headers the sidecar forwards. One instance per

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import Logging
+import SidecarModel
 
 /// The production ``UpstreamClient``: HTTP/1.1 and HTTP/2 over libcurl, through the ``CurlEngine``.
 struct CurlUpstreamClient: UpstreamClient {

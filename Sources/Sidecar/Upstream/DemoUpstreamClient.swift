@@ -7,6 +7,7 @@
 
 import FoundationEssentials
 import Logging
+import SidecarModel
 import Translate
 
 /// The built-in `demo` model: an in-process provider that speaks the OpenAI wire format, so

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
 import Synchronization
 
 /// A response body made of pieces known in advance, handed out one per read with an optional

@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
+
 /// Produces a response body piece by piece. Implementations deliver everything that has
 /// arrived since the previous call at once, so a slow reader catches up in one call.
 protocol UpstreamBodySource: Sendable {

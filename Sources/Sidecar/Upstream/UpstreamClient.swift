@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import Logging
+import SidecarModel
 import Translate
 
 /// Sends one HTTP request to a provider and returns the answer's head as soon as it arrives;

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import ServiceLifecycle
+import SidecarModel
 
 #if canImport(Glibc)
 import Glibc

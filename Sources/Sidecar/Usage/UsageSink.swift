@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
+
 /// Receives exactly one ``UsageRecord`` per request, after its response ended.
 /// Implementations must not block the caller on I/O.
 protocol UsageSink: Sendable {

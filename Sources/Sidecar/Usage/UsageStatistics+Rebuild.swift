@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
 import Translate
 
 extension UsageStatistics {
@@ -30,7 +31,7 @@ extension UsageStatistics {
             model: object["model"]?.stringValue,
             provider: object["gen_ai.provider.name"]?.stringValue,
             taskType: object["task_type"]?.stringValue,
-            client: object["client"]?.stringValue ?? ClientIdentity.anonymous,
+            client: object["client"]?.stringValue ?? ReservedName.anonymousClient,
             configuration: configuration
         )
         var usage: Usage?

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import FoundationEssentials
+import SidecarModel
 import Synchronization
 
 /// The statistics behind `GET /api/v1/usage/stats` and `/api/v1/usage/costs`: every request
@@ -30,7 +31,7 @@ final class UsageStatistics: Sendable {
         var client: String
 
         /// What every label outside the configuration counts under.
-        static let other = "_other"
+        static let other = ReservedName.overflowGroup
         /// The group of combinations past ``UsageStatistics/maximumGroups``.
         static let overflow = Group(model: Self.other, provider: Self.other, taskType: Self.other, client: Self.other)
 
@@ -40,7 +41,7 @@ final class UsageStatistics: Sendable {
             self.model = model.map { configuration.models.resolve($0)?.entry.name ?? Self.other } ?? "none"
             self.provider = provider.map { configuration.providers[$0] != nil ? $0 : Self.other } ?? "none"
             self.taskType = taskType.map { configuration.routes[$0] != nil || $0 == "default" ? $0 : Self.other } ?? "none"
-            let known = client == ClientIdentity.anonymous || configuration.clients.contains { $0.name == client }
+            let known = client == ReservedName.anonymousClient || configuration.clients.contains { $0.name == client }
             self.client = known ? client : Self.other
         }
 

@@ -19,16 +19,4 @@ public struct OpenAIErrorBody: Sendable, Hashable {
         self.param = param
         self.code = code
     }
-
-    /// The `{"error": {...}}` document.
-    public var json: JSONObject {
-        [
-            "error": [
-                "message": .string(self.message),
-                "type": .string(self.type),
-                "param": .optional(self.param),
-                "code": .optional(self.code),
-            ]
-        ]
-    }
 }

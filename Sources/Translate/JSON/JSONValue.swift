@@ -68,12 +68,6 @@ extension JSONValue {
         return nil
     }
 
-    /// A token count a provider reported: the integer clamped to 0...``Usage/maximumTokens``, so
-    /// sums and prices of counts can neither overflow nor go negative.
-    public var tokenCount: Int? {
-        self.intValue.map { min(max($0, 0), Usage.maximumTokens) }
-    }
-
     public var doubleValue: Double? {
         if case .number(let number) = self { return number.doubleValue }
         return nil

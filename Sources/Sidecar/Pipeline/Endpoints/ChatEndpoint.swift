@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import NIOCore
+import SidecarModel
 import Translate
 
 /// `POST /v1/chat/completions` and the service API's `POST /api/v1/chat/completions`: an OpenAI

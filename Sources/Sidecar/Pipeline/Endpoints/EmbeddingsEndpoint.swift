@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import NIOCore
+import SidecarModel
 import Translate
 
 /// `POST /v1/embeddings`: routed by model, encoded in the deployment's dialect, answered whole.

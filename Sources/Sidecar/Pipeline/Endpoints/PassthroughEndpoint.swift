@@ -7,6 +7,7 @@
 
 import NIOCore
 import NIOHTTP1
+import SidecarModel
 import Translate
 
 /// Forwards `/v1/*` requests the sidecar does not handle itself (stored completions, files,
@@ -76,7 +77,7 @@ struct PassthroughEndpoint: Endpoint {
 
     /// `value` when it is short enough and printable; 400 naming the header otherwise.
     private static func forwardable(_ value: String, of name: String) throws(ProxyError) -> String {
-        guard value.utf8.count <= Self.maximumForwardedHeaderBytes, !HTTPHeaders.holdsControlCharacter(value) else {
+        guard value.utf8.count <= Self.maximumForwardedHeaderBytes, !HeaderValue.holdsControlCharacter(value) else {
             throw ProxyError(
                 .invalidRequest,
                 "The \(name) header must be at most \(Self.maximumForwardedHeaderBytes) bytes without control characters.",

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import NIOHTTP1
+import SidecarModel
 import Translate
 
 /// Relays a passthrough answer unchanged but for provider keys: the body is scrubbed of

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
 import Translate
 
 /// The original service API's additions to OpenAI answers (`/api/v1/*`), so clients written

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import NIOHTTP1
+import SidecarModel
 import Translate
 
 /// Translates one provider event stream into the client's streaming format, chunk by chunk, with

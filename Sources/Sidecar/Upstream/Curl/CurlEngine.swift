@@ -8,6 +8,7 @@
 import CCurl
 import Logging
 import ServiceLifecycle
+import SidecarModel
 import Synchronization
 
 /// Runs every upstream transfer of the process on one dedicated thread that owns a libcurl

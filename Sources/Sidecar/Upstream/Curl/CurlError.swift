@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import CCurl
+import SidecarModel
 
 /// A failed libcurl transfer: the `CURLcode` and curl's own explanation.
 struct CurlError: Error, Sendable, Hashable, CustomStringConvertible {

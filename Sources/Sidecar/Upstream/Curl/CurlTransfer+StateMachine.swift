@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
+
 extension CurlTransfer {
     /// What the consumer task and the engine thread share about one transfer.
     ///

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import CCurl
+import SidecarModel
 import Synchronization
 import Translate
 
