@@ -28,7 +28,7 @@ struct UsageRoutes: Sendable {
     ]
 
     func respond(to request: ServerRequest, report: Report, for client: ClientIdentity) -> ServerResponse {
-        let parameters = Self.parameters(request.query)
+        let parameters = request.queryParameters
         guard let window = UsageStatistics.Window(rawValue: parameters["window"] ?? "all") else {
             return Self.invalid("window must be one of 1h, 24h, all", param: "window")
         }
@@ -93,15 +93,5 @@ struct UsageRoutes: Sendable {
 
     private static func invalid(_ message: String, param: String) -> ServerResponse {
         .json(ProxyError(.invalidRequest, message, param: param).openAIBody.json, status: .badRequest)
-    }
-
-    /// `a=1&b=2` as a dictionary (no percent-decoding: the values are plain words).
-    private static func parameters(_ query: String?) -> [String: String] {
-        var parameters: [String: String] = [:]
-        for pair in (query ?? "").split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            if parts.count == 2 { parameters[String(parts[0])] = String(parts[1]) }
-        }
-        return parameters
     }
 }

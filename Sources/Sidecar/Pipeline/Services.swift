@@ -23,6 +23,8 @@ struct Services: Sendable {
     /// Committed spend and reservations, shared by every request and kept across reloads.
     let quotas: QuotaBook
     let audit: AuditLog
+    /// Responses kept for the Responses API's conversation state (see ``ResponsesEndpoint``).
+    let responses: any ResponseStore
     /// Streams admitted and not yet ended (`server.max_streams`).
     let streamSlots: CapacityPool
     /// Request bodies and provider answers held in memory (`server.max_buffered_bytes`); the
@@ -36,7 +38,8 @@ struct Services: Sendable {
         lifecycle: ServerLifecycle = ServerLifecycle(),
         quotas: QuotaBook = QuotaBook(),
         statistics: UsageStatistics = UsageStatistics(),
-        audit: AuditLog = AuditLog(write: { _ in })
+        audit: AuditLog = AuditLog(write: { _ in }),
+        responses: any ResponseStore = InMemoryResponseStore()
     ) {
         let streamSlots = CapacityPool()
         let bufferedBytes = CapacityPool()
@@ -52,6 +55,7 @@ struct Services: Sendable {
         self.statistics = statistics
         self.quotas = quotas
         self.audit = audit
+        self.responses = responses
     }
 
     /// The dispatcher for a request made under `snapshot`.

@@ -66,7 +66,8 @@ extension ResponsesRequest {
                 let tool = try FieldReader(tools[index], path: "tools[\(index)]")
                 let type = try tool.requiredString("type")
                 guard type == "function" else {
-                    let what = Self.builtInTools.contains(type) ? "The built-in tool '\(type)' runs only at OpenAI" : "The tool type '\(type)' is unknown"
+                    let what =
+                        Self.builtInTools.contains(type) ? "The built-in tool '\(type)' runs only at OpenAI" : "The tool type '\(type)' is unknown"
                     throw TranslationError(.unsupportedFeature, "\(what); this model's provider cannot use it.", param: tool.param("type"))
                 }
                 var function: JSONObject = ["name": .string(try tool.requiredString("name"))]
@@ -193,7 +194,10 @@ private struct ChatMessages {
             guard assistant else { return .array(translated) }
             return .string(translated.compactMap { $0["text"]?.stringValue }.joined())
         case let value:
-            throw .invalid("'\(reader.param("content"))' must be a string or an array of parts, not \(value?.typeName ?? "missing").", param: reader.param("content"))
+            throw .invalid(
+                "'\(reader.param("content"))' must be a string or an array of parts, not \(value?.typeName ?? "missing").",
+                param: reader.param("content")
+            )
         }
     }
 
@@ -205,14 +209,22 @@ private struct ChatMessages {
             return ["type": "text", "text": .string(try reader.requiredString("refusal"))]
         case "input_image":
             guard let url = try reader.optionalString("image_url") else {
-                throw TranslationError(.unsupportedFeature, "Images must be sent as image_url (a URL or data URL) for this model's provider.", param: reader.param("image_url"))
+                throw TranslationError(
+                    .unsupportedFeature,
+                    "Images must be sent as image_url (a URL or data URL) for this model's provider.",
+                    param: reader.param("image_url")
+                )
             }
             var image: JSONObject = ["url": .string(url)]
             if let detail = try reader.optionalString("detail") { image["detail"] = .string(detail) }
             return ["type": "image_url", "image_url": .object(image)]
         case "input_file":
             guard let data = try reader.optionalString("file_data") else {
-                throw TranslationError(.unsupportedFeature, "Files must be sent inline as file_data for this model's provider.", param: reader.param("file_data"))
+                throw TranslationError(
+                    .unsupportedFeature,
+                    "Files must be sent inline as file_data for this model's provider.",
+                    param: reader.param("file_data")
+                )
             }
             var file: JSONObject = ["file_data": .string(data)]
             if let name = try reader.optionalString("filename") { file["filename"] = .string(name) }

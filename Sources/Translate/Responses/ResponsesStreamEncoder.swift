@@ -35,6 +35,7 @@ public struct ResponsesStreamEncoder: ChatStreamEncoder {
     /// - Parameter builder: the response being streamed.
     public init(builder: ResponseBuilder) {
         self.builder = builder
+        self.summary.responseID = builder.id
     }
 
     /// The whole `response` of a stream that completed, as its last event carried it.

@@ -46,7 +46,9 @@ struct ChatEndpoint: Endpoint {
                     throw ProxyError(error)
                 }
             } answer: { chat, route in
-                if chat.stream { return .stream(TranslatingRelay(request: chat, route: route, encoder: OpenAIStreamEncoder(includeUsage: chat.includeUsage))) }
+                if chat.stream {
+                    return .stream(TranslatingRelay(request: chat, route: route, encoder: OpenAIStreamEncoder(includeUsage: chat.includeUsage)))
+                }
                 return .whole { bytes, context throws(ProxyError) in try Self.decode(bytes, of: chat, from: route, api: api, context: &context) }
             }
         )

@@ -1,0 +1,170 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import FoundationEssentials
+import NIOCore
+import SidecarModel
+import Translate
+
+/// `POST /v1/responses`, OpenAI's Responses API, routed by model or task type (`X-Task-Type`,
+/// `metadata.task_type`) like chat. A deployment whose provider speaks Responses
+/// (``SidecarModel/ProviderConfiguration/speaksResponses``) gets the body as sent with its model
+/// name; every other gets it translated through the chat model (``ResponsesRequest/chatRequest(history:)``)
+/// and its answer built back as a `response` (``ResponseBuilder``, ``ResponsesStreamEncoder``).
+///
+/// Conversation state for translated requests lives in the sidecar's ``ResponseStore``:
+/// `previous_response_id` continues a stored conversation of the same client (404
+/// `previous_response_not_found` when there is none), and a response with `store` (the default)
+/// is kept. A native provider keeps its own; a conversation the sidecar stored is sent to one
+/// inline.
+struct ResponsesEndpoint: Endpoint {
+    let operation = "chat"
+    let store: any ResponseStore
+
+    /// A Responses request and what it continues.
+    struct Request: Sendable {
+        var responses: ResponsesRequest
+        /// The stored conversation `previous_response_id` names, when the sidecar has it.
+        var history: [JSONObject]?
+        /// The request in the chat model, or why it cannot be translated.
+        var chat: Result<ChatRequest, TranslationError>
+        /// The id and creation time of a translated answer.
+        var builder: ResponseBuilder
+        var client: String
+    }
+
+    func parse(_ request: ServerRequest, body: ByteBuffer, context: inout RequestContext) throws(ProxyError) -> Request {
+        context.taskType = try NamePolicy.taskTypeHeader.checked(request.header("X-Task-Type"))
+        let responses: ResponsesRequest
+        do {
+            responses = try ResponsesRequest(parsing: body.readableBytesView)
+        } catch {
+            throw ProxyError(error)
+        }
+        try NamePolicy.model.checked(responses.model)
+        try NamePolicy.taskType.checked(responses.taskType)
+        context.requestedModel = responses.model
+        context.streaming = responses.stream
+        let history = responses.previousResponseID.flatMap { self.store.load(id: $0, client: context.client.name) }?.conversation
+        let chat = Result { () throws(TranslationError) in try responses.chatRequest(history: history ?? []) }
+        let builder = ResponseBuilder(id: Self.freshID(), createdAt: Int(Date().timeIntervalSince1970), request: responses)
+        return Request(responses: responses, history: history, chat: chat, builder: builder, client: context.client.name)
+    }
+
+    func route(_ request: Request, of original: ServerRequest, context: RequestContext) -> Route<Request> {
+        let prompt: Int
+        switch request.chat {
+        case .success(let chat): prompt = TokenEstimator.estimatePromptTokens(chat)
+        case .failure: prompt = TextTally(String(decoding: original.body.readableBytesView, as: UTF8.self)).estimatedTokens
+        }
+        let need = Preflight.Need(promptTokens: prompt, requestedOutput: request.responses.maxOutputTokens, generates: true)
+        let store = self.store
+        return .model(
+            ModelRoute(model: request.responses.model, taskType: request.responses.taskType ?? context.taskType, need: need) {
+                request,
+                target,
+                provider throws(ProxyError) in
+                if provider.configuration.speaksResponses { return Self.native(request, model: target.model) }
+                return try Self.translated(request, target: target, provider: provider)
+            } answer: { request, route in
+                if route.provider.configuration.speaksResponses {
+                    if request.responses.stream { return .stream(NativeResponsesRelay(route: route)) }
+                    return .whole { bytes, context throws(ProxyError) in try NativeResponsesRelay.decode(bytes, route: route, context: &context) }
+                }
+                let chat: ChatRequest
+                switch request.chat {
+                case .success(let translated): chat = translated
+                case .failure(let error): return .whole { _, _ throws(ProxyError) in throw ProxyError(error) }
+                }
+                if request.responses.stream {
+                    return .stream(
+                        TranslatingRelay(request: chat, route: route, encoder: ResponsesStreamEncoder(builder: request.builder)) { encoder in
+                            if let response = encoder.finalResponse { Self.keep(response, of: request, in: store) }
+                        }
+                    )
+                }
+                return .whole { bytes, context throws(ProxyError) in
+                    try Self.decode(bytes, of: request, chat: chat, route: route, store: store, context: &context)
+                }
+            }
+        )
+    }
+
+    /// `resp_` and 24 hexadecimal digits.
+    static func freshID() -> String {
+        "resp_" + String(UInt64.random(in: .min ... .max), radix: 16) + String(UInt32.random(in: .min ... .max), radix: 16)
+    }
+
+    /// The body as sent, for the provider's `/responses`: its model name, and a conversation the
+    /// sidecar stored sent inline (the provider cannot know its id).
+    private static func native(_ request: Request, model: String) -> EncodedRequest {
+        var body = request.responses.body
+        body["model"] = .string(model)
+        if let history = request.history {
+            body["input"] = .array((history + request.responses.input).map(JSONValue.object))
+            body["previous_response_id"] = nil
+        }
+        var headers = [HTTPHeader("Content-Type", "application/json")]
+        if request.responses.stream { headers.append(HTTPHeader("Accept", "text/event-stream")) }
+        return EncodedRequest(path: "/responses", headers: headers, body: body.serialized(), isStreaming: request.responses.stream)
+    }
+
+    /// The request in the provider's dialect, through the chat model.
+    private static func translated(_ request: Request, target: UpstreamTarget, provider: ProviderRuntime) throws(ProxyError) -> EncodedRequest {
+        if let id = request.responses.previousResponseID, request.history == nil {
+            throw ProxyError(.responseNotFound, "Previous response with id '\(id)' not found.", param: "previous_response_id")
+        }
+        do throws(TranslationError) {
+            return try provider.dialect.encodeRequest(try request.chat.get(), target: target)
+        } catch {
+            throw ProxyError(error)
+        }
+    }
+
+    /// A whole translated answer as a `response`, billed, and kept when asked.
+    private static func decode(
+        _ bytes: [UInt8],
+        of request: Request,
+        chat: ChatRequest,
+        route: RouteCandidate,
+        store: any ResponseStore,
+        context: inout RequestContext
+    ) throws(ProxyError) -> [UInt8] {
+        let completion: ChatResponse
+        do {
+            completion = try route.provider.dialect.decodeResponse(bytes, for: chat, context: ResponseContext.fresh(model: route.upstreamModel))
+        } catch {
+            throw ProxyError(error)
+        }
+        let billing = Billing(route: route, providerUsage: completion.usage) {
+            TextTally(completion.text ?? "").estimatedTokens
+        } promptEstimate: {
+            TokenEstimator.estimatePromptTokens(chat)
+        }
+        context.billing = billing
+        let response = request.builder.response(from: completion, usageExtras: billing.usageFields)
+        context.answer = RequestContext.AnswerSummary(
+            responseModel: completion.responseModel,
+            responseID: request.builder.id,
+            finishReasons: completion.finishReasons
+        )
+        Self.keep(response, of: request, in: store)
+        return response.serialized()
+    }
+
+    /// Stores `response` when the request asked for it (`store`, default true), with every input
+    /// item the model saw, each with an id (`msg_…` when the client sent none).
+    private static func keep(_ response: JSONObject, of request: Request, in store: any ResponseStore) {
+        guard request.responses.store else { return }
+        var items = request.history ?? []
+        for var item in request.responses.input {
+            if item["id"] == nil { item["id"] = .string(request.builder.itemID("msg_in", items.count)) }
+            items.append(item)
+        }
+        store.save(StoredResponse(response: response, inputItems: items, client: request.client))
+    }
+}
