@@ -50,7 +50,12 @@ package struct ProviderKind: Sendable {
             options: ["anthropic_version", "anthropic_beta", "default_max_tokens"]
         ),
         .gemini: ProviderKind(wireFormat: .gemini, priceVendor: .gemini, requiresKey: true, options: ["api_version"]),
-        .openAICompatible: ProviderKind(wireFormat: .openAI(.generic), priceVendor: nil, requiresKey: false, options: ["stream_options", "responses"]),
+        .openAICompatible: ProviderKind(
+            wireFormat: .openAI(.generic),
+            priceVendor: nil,
+            requiresKey: false,
+            options: ["stream_options", "responses"]
+        ),
         .demo: ProviderKind(wireFormat: .openAI(.openAI), priceVendor: .demo, requiresKey: false, isBuiltIn: true, options: ["word_delay"]),
     ]
 
