@@ -59,7 +59,14 @@ enum Route<Request: Sendable>: Sendable {
     /// against the quotas as a request (see ``Preflight/admitUnpriced(context:)``). A successful
     /// answer is relayed as it arrives, an error answer (status ≥ 400) is read whole (up to
     /// ``Pipeline/maximumErrorBytes``, the rest is dropped) and passed on with its status.
-    case provider(ProviderRuntime, EncodedRequest, relay: any StreamRelay)
+    case provider(ProviderRoute)
+}
+
+/// A request sent unchanged to one provider: where, what, and how its answer is relayed.
+struct ProviderRoute: Sendable {
+    var provider: ProviderRuntime
+    var request: EncodedRequest
+    var relay: any StreamRelay
 }
 
 /// A request routed by model: what the pipeline needs to plan, reserve, send and answer it.

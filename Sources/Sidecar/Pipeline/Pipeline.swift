@@ -60,9 +60,9 @@ struct Pipeline: Sendable {
         switch try endpoint.route(parsed, of: request, context: context) {
         case .model(let route):
             return try await self.serve(parsed, by: route, context: &context, holdings: &holdings)
-        case .provider(let provider, let encoded, let relay):
+        case .provider(let route):
             try self.authorizeUnrouted(request, context: context)
-            return try await self.send(encoded, to: provider, relay: relay, context: &context, holdings: &holdings)
+            return try await self.send(route.request, to: route.provider, relay: route.relay, context: &context, holdings: &holdings)
         }
     }
 

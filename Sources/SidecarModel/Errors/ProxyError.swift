@@ -26,8 +26,8 @@ package struct ProxyError: Error, Sendable, CustomStringConvertible {
         package static let modelNotFound = Code(name: "model_not_found", status: 404, type: "invalid_request_error")
         /// No route for the path (404).
         package static let notFound = Code(name: "not_found", status: 404, type: "invalid_request_error")
-        /// `previous_response_id` or a `/v1/responses/{id}` names no stored response (404).
-        package static let responseNotFound = Code(name: "previous_response_not_found", status: 404, type: "invalid_request_error")
+        /// `previous_response_id` names no stored response (400, as OpenAI answers it).
+        package static let previousResponseNotFound = Code(name: "previous_response_not_found", status: 400, type: "invalid_request_error")
         /// A method the route does not forward (405), such as `TRACE` or `CONNECT` on passthrough.
         package static let methodNotAllowed = Code(name: "method_not_allowed", status: 405, type: "invalid_request_error")
         /// The request body exceeds `server.max_request_body` (413).

@@ -112,7 +112,7 @@ public struct ResponseBuilder: Sendable {
         var response: JSONObject = [
             "id": .string(self.id), "object": "response", "created_at": .int(self.createdAt), "status": .string(status),
             "error": error.map(JSONValue.object) ?? .null, "incomplete_details": incomplete,
-            "model": .string(model ?? self.request.model), "output": .array(output.map(JSONValue.object)),
+            "model": .optional(model ?? self.request.model), "output": .array(output.map(JSONValue.object)),
             "usage": usage.map { .object(Self.usageJSON($0, extras: usageExtras)) } ?? .null,
         ]
         for (key, fallback) in Self.echoedSettings { response[key] = self.request.body[key] ?? fallback }
@@ -138,7 +138,8 @@ public struct ResponseBuilder: Sendable {
     /// A Responses `usage` object, with `extras` (the sidecar's `cost` and `currency`).
     public static func usageJSON(_ usage: Usage, extras: JSONObject = [:]) -> JSONObject {
         var object: JSONObject = [
-            "input_tokens": .int(usage.inputTokens), "input_tokens_details": ["cached_tokens": .int(usage.cachedInputTokens)],
+            "input_tokens": .int(usage.inputTokens),
+            "input_tokens_details": ["cached_tokens": .int(usage.cachedInputTokens), "cache_write_tokens": .int(usage.cacheCreationInputTokens)],
             "output_tokens": .int(usage.outputTokens), "output_tokens_details": ["reasoning_tokens": .int(usage.reasoningTokens)],
             "total_tokens": .int(usage.totalTokens),
         ]
@@ -155,6 +156,7 @@ extension Usage {
             inputTokens: input,
             outputTokens: json["output_tokens"]?.tokenCount ?? 0,
             cachedInputTokens: json["input_tokens_details"]?["cached_tokens"]?.tokenCount ?? 0,
+            cacheCreationInputTokens: json["input_tokens_details"]?["cache_write_tokens"]?.tokenCount ?? 0,
             reasoningTokens: json["output_tokens_details"]?["reasoning_tokens"]?.tokenCount ?? 0
         )
     }

@@ -33,7 +33,8 @@ extension ResponsesRequest {
     /// tool messages; a `reasoning` item's summary the next assistant message's
     /// `reasoning_content`. `text.format` becomes `response_format`, `reasoning.effort`
     /// `reasoning_effort`, `max_output_tokens` `max_completion_tokens`.
-    /// - Throws: 400 naming the field for what the chat model cannot express: a field not in
+    /// - Throws: 400 naming the field for what the chat model cannot express: no `model` or no
+    ///   `input` (only a stored prompt at OpenAI supplies them), a field not in
     ///   ``translatedFields`` or ``harmlessFields``, `background: true`, a built-in tool, an item
     ///   type other than those above, a file referenced by id.
     public func chatRequest(history: [JSONObject]) throws(TranslationError) -> ChatRequest {
@@ -43,7 +44,13 @@ extension ResponsesRequest {
         if self.background {
             throw TranslationError(.unsupportedFeature, "Background responses need a provider that speaks the Responses API.", param: "background")
         }
-        var chat: JSONObject = ["model": .string(self.model), "stream": .bool(self.stream)]
+        guard let model = self.model else {
+            throw .invalid("'model' is required for this provider.", param: "model")
+        }
+        guard !self.input.isEmpty else {
+            throw .invalid("'input' is required for this provider.", param: "input")
+        }
+        var chat: JSONObject = ["model": .string(model), "stream": .bool(self.stream)]
         if self.stream { chat["stream_options"] = ["include_usage": true] }
         var messages = ChatMessages()
         if let instructions = self.instructions { messages.append(["role": "system", "content": .string(instructions)]) }

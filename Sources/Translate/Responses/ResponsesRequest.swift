@@ -13,7 +13,9 @@
 public struct ResponsesRequest: Sendable {
     /// The request object as received.
     public var body: JSONObject
-    public var model: String
+    /// `nil` when the request names none (a stored prompt names it): only a provider that speaks
+    /// Responses can serve such a request.
+    public var model: String?
     /// The input items, a string `input` made one user message.
     public var input: [JSONObject]
     public var instructions: String?
@@ -50,7 +52,7 @@ public struct ResponsesRequest: Sendable {
     public init(object: JSONObject) throws(TranslationError) {
         let reader = FieldReader(object: object)
         self.body = object
-        self.model = try reader.requiredString("model")
+        self.model = try reader.optionalString("model")
         self.instructions = try reader.optionalString("instructions")
         self.stream = try reader.optionalBool("stream") ?? false
         self.store = try reader.optionalBool("store") ?? true
@@ -59,9 +61,6 @@ public struct ResponsesRequest: Sendable {
         self.previousResponseID = try Self.responseID(reader)
         self.taskType = try Self.metadata(reader)
         self.input = try Self.input(reader)
-        if self.input.isEmpty, self.previousResponseID == nil {
-            throw .invalid("'input' is required.", param: "input")
-        }
         _ = try reader.optionalArray("tools")
     }
 

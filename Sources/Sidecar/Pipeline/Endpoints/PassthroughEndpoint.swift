@@ -23,8 +23,16 @@ struct PassthroughEndpoint: Endpoint {
     /// GET, HEAD, POST, PUT, PATCH, DELETE.
     static let forwardedMethods: [HTTPMethod] = [.GET, .HEAD, .POST, .PUT, .PATCH, .DELETE]
 
-    /// The request to forward: the path below `/v1` with its query, two headers and the body.
     func parse(_ request: ServerRequest, body: ByteBuffer, context: inout RequestContext) throws(ProxyError) -> EncodedRequest {
+        try Self.forwarded(request)
+    }
+
+    func route(_ encoded: EncodedRequest, of original: ServerRequest, context: RequestContext) throws(ProxyError) -> Route<EncodedRequest> {
+        .provider(try Self.route(encoded, of: original, context: context))
+    }
+
+    /// The request to forward: the path below `/v1` with its query, two headers and the body.
+    static func forwarded(_ request: ServerRequest) throws(ProxyError) -> EncodedRequest {
         guard Self.forwardedMethods.contains(request.method) else {
             throw ProxyError(.methodNotAllowed, "The sidecar does not forward \(request.method) \(request.path).")
         }
@@ -37,23 +45,24 @@ struct PassthroughEndpoint: Endpoint {
             method: request.method.rawValue,
             path: String(request.path.dropFirst("/v1".count)) + (request.query.map { "?\($0)" } ?? ""),
             headers: headers,
-            body: Array(body.readableBytesView),
+            body: Array(request.body.readableBytesView),
             isStreaming: false
         )
     }
 
-    func route(_ encoded: EncodedRequest, of original: ServerRequest, context: RequestContext) throws(ProxyError) -> Route<EncodedRequest> {
+    /// `encoded` to the `passthrough.provider`; 404 without one, 503 when it has no key.
+    static func route(_ encoded: EncodedRequest, of original: ServerRequest, context: RequestContext) throws(ProxyError) -> ProviderRoute {
         guard let name = context.snapshot.configuration.passthroughProvider, let provider = context.snapshot.providers[name] else {
             throw ProxyError(.notFound, "The sidecar does not serve \(original.method) \(original.path).")
         }
         if let reason = provider.configuration.unusableReason {
             throw ProxyError(.providerUnavailable, "The passthrough provider is unavailable: \(reason).")
         }
-        return .provider(provider, encoded, relay: PassthroughRelay(scrubber: context.snapshot.scrubber))
+        return ProviderRoute(provider: provider, request: encoded, relay: PassthroughRelay(scrubber: context.snapshot.scrubber))
     }
 
     /// The endpoints the sidecar serves and meters itself, lower-cased.
-    static let meteredPaths = ["/v1/chat/completions", "/v1/embeddings"]
+    static let meteredPaths = ["/v1/chat/completions", "/v1/embeddings", "/v1/responses"]
 
     /// Refuses a path that a provider could read as one of ``meteredPaths`` although the router
     /// did not: another letter case (`/v1/Chat/Completions`, for case-insensitive servers), a

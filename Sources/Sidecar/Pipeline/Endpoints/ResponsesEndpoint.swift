@@ -17,8 +17,8 @@ import Translate
 /// and its answer built back as a `response` (``ResponseBuilder``, ``ResponsesStreamEncoder``).
 ///
 /// Conversation state for translated requests lives in the sidecar's ``ResponseStore``:
-/// `previous_response_id` continues a stored conversation of the same client (404
-/// `previous_response_not_found` when there is none), and a response with `store` (the default)
+/// `previous_response_id` continues a stored conversation of the same client (400
+/// `previous_response_not_found` when there is none, as at OpenAI), and a response with `store` (the default)
 /// is kept. A native provider keeps its own; a conversation the sidecar stored is sent to one
 /// inline.
 struct ResponsesEndpoint: Endpoint {
@@ -45,7 +45,7 @@ struct ResponsesEndpoint: Endpoint {
         } catch {
             throw ProxyError(error)
         }
-        try NamePolicy.model.checked(responses.model)
+        if let model = responses.model { try NamePolicy.model.checked(model) }
         try NamePolicy.taskType.checked(responses.taskType)
         context.requestedModel = responses.model
         context.streaming = responses.stream
@@ -55,7 +55,12 @@ struct ResponsesEndpoint: Endpoint {
         return Request(responses: responses, history: history, chat: chat, builder: builder, client: context.client.name)
     }
 
-    func route(_ request: Request, of original: ServerRequest, context: RequestContext) -> Route<Request> {
+    /// A request without `model` (a stored prompt at OpenAI names it) goes unchanged to the
+    /// passthrough provider, like any other path it forwards.
+    func route(_ request: Request, of original: ServerRequest, context: RequestContext) throws(ProxyError) -> Route<Request> {
+        guard let model = request.responses.model else {
+            return .provider(try PassthroughEndpoint.route(try PassthroughEndpoint.forwarded(original), of: original, context: context))
+        }
         let prompt: Int
         switch request.chat {
         case .success(let chat): prompt = TokenEstimator.estimatePromptTokens(chat)
@@ -64,7 +69,7 @@ struct ResponsesEndpoint: Endpoint {
         let need = Preflight.Need(promptTokens: prompt, requestedOutput: request.responses.maxOutputTokens, generates: true)
         let store = self.store
         return .model(
-            ModelRoute(model: request.responses.model, taskType: request.responses.taskType ?? context.taskType, need: need) {
+            ModelRoute(model: model, taskType: request.responses.taskType ?? context.taskType, need: need) {
                 request,
                 target,
                 provider throws(ProxyError) in
@@ -116,7 +121,7 @@ struct ResponsesEndpoint: Endpoint {
     /// The request in the provider's dialect, through the chat model.
     private static func translated(_ request: Request, target: UpstreamTarget, provider: ProviderRuntime) throws(ProxyError) -> EncodedRequest {
         if let id = request.responses.previousResponseID, request.history == nil {
-            throw ProxyError(.responseNotFound, "Previous response with id '\(id)' not found.", param: "previous_response_id")
+            throw ProxyError(.previousResponseNotFound, "Previous response with id '\(id)' not found.", param: "previous_response_id")
         }
         do throws(TranslationError) {
             return try provider.dialect.encodeRequest(try request.chat.get(), target: target)
