@@ -38,17 +38,17 @@ extension ResponsesRequest {
     ///   ``translatedFields`` or ``harmlessFields``, `background: true`, a built-in tool, an item
     ///   type other than those above, a file referenced by id.
     public func chatRequest(history: [JSONObject]) throws(TranslationError) -> ChatRequest {
-        for key in self.body.keys where !Self.translatedFields.contains(key) && !Self.harmlessFields.contains(key) {
-            throw TranslationError(.unsupportedFeature, "'\(key)' cannot be translated for this model's provider.", param: key)
-        }
-        if self.background {
-            throw TranslationError(.unsupportedFeature, "Background responses need a provider that speaks the Responses API.", param: "background")
-        }
         guard let model = self.model else {
             throw .invalid("'model' is required for this provider.", param: "model")
         }
         guard !self.input.isEmpty else {
             throw .invalid("'input' is required for this provider.", param: "input")
+        }
+        for key in self.body.keys where !Self.translatedFields.contains(key) && !Self.harmlessFields.contains(key) {
+            throw TranslationError(.unsupportedFeature, "'\(key)' cannot be translated for this model's provider.", param: key)
+        }
+        if self.background {
+            throw TranslationError(.unsupportedFeature, "Background responses need a provider that speaks the Responses API.", param: "background")
         }
         var chat: JSONObject = ["model": .string(model), "stream": .bool(self.stream)]
         if self.stream { chat["stream_options"] = ["include_usage": true] }
