@@ -144,6 +144,8 @@ def _chosen_tools(prompt: Prompt) -> list[Tool]:
     if prompt.forced_tool is not None:
         named = [tool for tool in prompt.tools if tool.name == prompt.forced_tool]
         return named[:1] or [Tool(prompt.forced_tool)]
+    if prompt.parallel_tool_calls and re.search(r"\bevery tool\b", prompt.last_user_text, re.IGNORECASE):
+        return prompt.tools
     wants_parallel = re.search(r"\bparallel\b", prompt.last_user_text, re.IGNORECASE) is not None
     if wants_parallel and prompt.parallel_tool_calls and len(prompt.tools) >= 2:
         return prompt.tools[:2]
