@@ -31,6 +31,7 @@ TRANSLATED = {"deepseek-chat": "deepseek", "deepseek-reasoner": "deepseek", "qwe
               "local-llama": "custom", "demo": None}
 FLAVOURS = {**NATIVE, **TRANSLATED}
 MODELS = list(FLAVOURS)
+UNPRICED = {"local-llama", "demo"}  # no price in the test configuration: no cost anywhere
 EMULATED = [model for model in MODELS if FLAVOURS[model] is not None]  # deterministic token counts
 TERMINAL = {"response.completed", "response.incomplete", "response.failed"}
 WEATHER_TOOL = {"type": "function", "name": "weather", "description": "Get the weather for a location",
@@ -85,6 +86,18 @@ def thought(said: str) -> str:
 def output_tokens(model: str, said: str) -> int:
     """Output tokens of a plain answer: the reply, plus the reasoning deepseek-reasoner always does."""
     return tokens(reply(model, said)) + (tokens(thought(said)) if model == "deepseek-reasoner" else 0)
+
+
+def assert_reached(emulator: Any, model: str) -> None:
+    """Every provider request went to `model`'s own emulator flavour, through its chat API when
+    the model is translated (none for the demo model)."""
+    sent = emulator.requests()
+    if FLAVOURS[model] is None:
+        assert sent == []
+        return
+    assert sent and {request["flavour"] for request in sent} == {FLAVOURS[model]}
+    if model in TRANSLATED:
+        assert not [request["path"] for request in sent if "/responses" in request["path"]]
 
 
 def upstream(emulator: Any, model: str) -> dict[str, Any]:
@@ -212,10 +225,13 @@ def test_create_answers_a_response_object(sidecar, emulator, model):
 
 
 @pytest.mark.parametrize("model", [*TRANSLATED])
-def test_translated_usage_carries_the_sidecars_cost(sidecar, model):
+def test_translated_usage_carries_the_sidecars_cost(sidecar, emulator, model):
     rid = request_id()
     response = sidecar.client().responses.create(model=model, input="price me", **named(rid))
     line = sidecar.usage_for(rid)
+
+    assert_reached(emulator, model)
+    assert (line["cost"] is None) == (model in UNPRICED)
 
     extra = response.usage.model_extra or {}
     assert_cost(extra.get("cost"), line["cost"])
@@ -341,13 +357,14 @@ def test_function_tool_round_trip_by_replaying_the_input(sidecar, emulator, mode
     second = client.responses.create(model=model, input=history, tools=[WEATHER_TOOL, TIME_TOOL])
 
     assert second.output_text == "The tool said: 40 C"
+    assert_reached(emulator, model)
     if model in TRANSLATED:
         sent = json.dumps(upstream(emulator, model)["body"])
         assert "40 C" in sent and "weather" in sent
 
 
 @pytest.mark.parametrize("model", EMULATED)
-def test_function_tool_round_trip_with_previous_response_id_and_streams(sidecar, model):
+def test_function_tool_round_trip_with_previous_response_id_and_streams(sidecar, emulator, model):
     client = sidecar.client()
     events = list(client.responses.create(model=model, input=TOOL_QUESTION, tools=[WEATHER_TOOL], stream=True))
     first = check_stream(events)
@@ -361,10 +378,11 @@ def test_function_tool_round_trip_with_previous_response_id_and_streams(sidecar,
         second = stream.get_final_response()
 
     assert second.output_text == "The tool said: sunny" and second.previous_response_id == first.id
+    assert_reached(emulator, model)
 
 
 @pytest.mark.parametrize("model", EMULATED)
-def test_parallel_and_forced_tool_calls(sidecar, model):
+def test_parallel_and_forced_tool_calls(sidecar, emulator, model):
     client = sidecar.client()
     both = client.responses.create(model=model, input="weather and time in parallel", tools=[WEATHER_TOOL, TIME_TOOL])
     forced = client.responses.create(model=model, input=TOOL_QUESTION, tools=[WEATHER_TOOL, TIME_TOOL],
@@ -374,6 +392,7 @@ def test_parallel_and_forced_tool_calls(sidecar, model):
     calls = [item for item in forced.output if item.type == "function_call"]
     assert [(item.name, json.loads(item.arguments)) for item in calls] == [("time", {"zone": "Florence, Italy"})]
     assert len({item.call_id for item in both.output if item.type == "function_call"}) == 2
+    assert_reached(emulator, model)
 
 
 @pytest.mark.parametrize("model", ["gpt-4o-mini", "qwen-plus", "claude-test", "gemini-test", "local-llama"])
@@ -384,6 +403,7 @@ def test_image_input(sidecar, emulator, model):
 
     assert response.output_text == reply(model, "What is in this image?")
     assert response.usage.input_tokens == 5, "images count no tokens in the emulator"
+    assert_reached(emulator, model)
     assert "iVBORw0KGgo=" in json.dumps(upstream(emulator, model)["body"])
 
 
@@ -391,7 +411,7 @@ def test_image_input(sidecar, emulator, model):
 
 
 @pytest.mark.parametrize("model", THINKERS)
-def test_reasoning_summaries_from_thinking_providers(sidecar, model):
+def test_reasoning_summaries_from_thinking_providers(sidecar, emulator, model):
     client = sidecar.client()
     asked = {"reasoning": {"effort": "high", "summary": "auto"}}
     response = client.responses.create(model=model, input="think deeply", **asked)
@@ -407,6 +427,7 @@ def test_reasoning_summaries_from_thinking_providers(sidecar, model):
         assert answer.usage.output_tokens_details.reasoning_tokens == (0 if model == "claude-test" else 4)
     names = [event.type for event in events]
     assert names.index("response.reasoning_summary_part.added") < names.index("response.output_text.delta")
+    assert_reached(emulator, model)
 
 
 # MARK: Conversation state
@@ -422,6 +443,7 @@ def test_two_turns_with_previous_response_id(sidecar, emulator, model):
     assert second.previous_response_id == first.id and second.id != first.id
     # The first input and output count again; instructions are not carried over (as at OpenAI).
     assert second.usage.input_tokens == 4 + tokens(first.output_text) + 4
+    assert_reached(emulator, model)
     if FLAVOURS[model] in ("deepseek", "custom") and model in TRANSLATED:
         messages = upstream(emulator, model)["body"]["messages"]
         assert [(m["role"], m.get("content")) for m in messages] == [
@@ -469,9 +491,10 @@ def test_native_stored_responses_are_the_providers(sidecar, emulator):
 
 
 @pytest.mark.parametrize("model", ["deepseek-chat", "claude-test", "demo"])
-def test_store_false_is_not_kept(sidecar, model):
+def test_store_false_is_not_kept(sidecar, emulator, model):
     client = sidecar.client()
     response = client.responses.create(model=model, input="forget me", store=False)
+    assert_reached(emulator, model)
 
     assert response.store is False
     with pytest.raises(openai.NotFoundError):
@@ -482,7 +505,7 @@ def test_store_false_is_not_kept(sidecar, model):
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_an_unknown_previous_response_id_is_openais_400(sidecar, model):
+def test_an_unknown_previous_response_id_is_openais_400(sidecar, emulator, model):
     with pytest.raises(openai.BadRequestError) as caught:
         sidecar.client().responses.create(model=model, input="hi", previous_response_id="resp_never_made")
 
@@ -491,6 +514,8 @@ def test_an_unknown_previous_response_id_is_openais_400(sidecar, model):
     assert (caught.value.body["param"], caught.value.body["code"]) == (
         "previous_response_id", "previous_response_not_found")
     assert "resp_never_made" in caught.value.body["message"]
+    if model in TRANSLATED:
+        assert emulator.requests() == [], "the sidecar's own store answers for translated models"
 
 
 def test_an_unknown_id_goes_to_the_passthrough_provider(sidecar, emulator):
@@ -534,7 +559,7 @@ def test_background_on_a_translated_route_is_a_400(sidecar, emulator, model):
 
 
 @pytest.mark.parametrize("model", EMULATED)
-def test_the_output_limit_makes_an_incomplete_response(sidecar, model):
+def test_the_output_limit_makes_an_incomplete_response(sidecar, emulator, model):
     client = sidecar.client()
     whole = client.responses.create(model=model, input="cut me short please", max_output_tokens=3)
     events = list(client.responses.create(model=model, input="cut me short please", max_output_tokens=3, stream=True))
@@ -544,6 +569,7 @@ def test_the_output_limit_makes_an_incomplete_response(sidecar, model):
         assert (answer.status, answer.incomplete_details.reason) == ("incomplete", "max_output_tokens")
         assert answer.output_text == "Hello from the"
     assert events[-1].type == "response.incomplete"
+    assert_reached(emulator, model)
 
 
 # MARK: Errors and the rest of the pipeline
