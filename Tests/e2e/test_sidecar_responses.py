@@ -11,7 +11,10 @@ the `response` object. Every request is named with an X-Request-Id to find its o
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -22,7 +25,11 @@ import openai
 import pytest
 from pydantic import BaseModel
 
+import sidecar as sidecar_module
 from sidecar import CLIENT_KEY, SidecarProcess, configuration, provider_keys
+
+BOB = "sk-SENTINEL-responses-bob-4c81e2a07d9f53b6"
+sidecar_module.CLIENT_SENTINELS.append(BOB)
 
 NATIVE = {"gpt-4o-mini": "openai"}
 # The emulator flavour whose words each translated model answers with (None: the built-in demo).
@@ -681,3 +688,57 @@ def test_the_store_keeps_only_the_newest_entries(small_store, emulator):
             client.responses.retrieve(evicted)
         with pytest.raises(openai.BadRequestError):
             client.responses.create(model="demo", input="more", previous_response_id=evicted)
+
+
+# MARK: Clients, quotas, metrics
+
+
+def test_client_tokens_restrict_models_and_name_the_client(emulator, tmp_path):
+    digest = hashlib.sha256(BOB.encode()).hexdigest()
+    text = configuration(emulator) + f"\nclients:\n  bob:\n    token_sha256: {digest}\n    models: [deepseek-chat]\n"
+    process = SidecarProcess(tmp_path / "clients", text, provider_keys(emulator))
+    try:
+        bob = process.client(api_key=BOB)
+        rid = request_id()
+        allowed = bob.responses.create(model="deepseek-chat", input="for bob", **named(rid))
+        with pytest.raises(openai.PermissionDeniedError) as denied:
+            bob.responses.create(model="claude-test", input="not for bob")
+        with pytest.raises(openai.AuthenticationError) as unknown:
+            process.client(api_key="sk-not-a-client").responses.create(model="deepseek-chat", input="who?")
+        line = process.usage_for(rid)
+    finally:
+        process.stop()
+
+    assert allowed.output_text == reply("deepseek-chat", "for bob")
+    assert line["client"] == "bob" and line["api"] == "responses"
+    assert denied.value.body["type"] and unknown.value.status_code == 401
+    assert [request["flavour"] for request in emulator.requests()] == ["deepseek"]
+
+
+def test_quotas_count_responses_requests(emulator, tmp_path):
+    text = configuration(emulator) + "\nquotas:\n  global:\n    requests_per_minute: 2\n"
+    process = SidecarProcess(tmp_path / "quota", text, provider_keys(emulator))
+    if time.time() % 60 > 50:  # keep the three requests inside one quota window
+        time.sleep(60 - time.time() % 60 + 0.1)
+    try:
+        client = process.client()
+        client.responses.create(model="deepseek-chat", input="one")
+        client.responses.create(model="gpt-4o-mini", input="two")
+        with pytest.raises(openai.RateLimitError) as limited:
+            client.responses.create(model="deepseek-chat", input="three", stream=True)
+    finally:
+        process.stop()
+
+    assert limited.value.body["code"] == "quota_exceeded"
+    assert "retry-after" in limited.value.response.headers
+    assert len(emulator.requests()) == 2
+
+
+def test_metrics_name_the_responses_api(sidecar):
+    sidecar.client().responses.create(model="deepseek-chat", input="count me")
+    with httpx.Client(timeout=10) as http:
+        text = http.get(sidecar.base_url + "/metrics").text
+
+    samples = [line for line in text.splitlines() if line.startswith("llm_sidecar_requests_total{")]
+    assert any(re.search(r'api="responses"', line) and 'operation="chat"' in line and 'model="deepseek-chat"' in line
+               for line in samples), samples
