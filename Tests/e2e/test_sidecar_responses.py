@@ -744,3 +744,33 @@ def test_metrics_name_the_responses_api(sidecar):
     samples = [line for line in text.splitlines() if line.startswith("llm_sidecar_requests_total{")]
     assert any(re.search(r'api="responses"', line) and 'operation="chat"' in line and 'model="deepseek-chat"' in line
                for line in samples), samples
+
+
+def test_the_responses_provider_option_chooses_native_or_translated(emulator, tmp_path):
+    providers = f"""providers:
+  custom-native:
+    dialect: openai-compatible
+    base_url: {emulator.base_url("custom")}
+    responses: native
+  openai-translated:
+    dialect: openai
+    base_url: {emulator.base_url("openai")}
+    api_key_env: E2E_OPENAI_KEY
+    responses: translate
+"""
+    models = "  native-llama:\n    provider: custom-native\n  translated-gpt:\n    provider: openai-translated\n"
+    text = configuration(emulator, extra_models=models).replace("providers:\n", providers, 1)
+    process = SidecarProcess(tmp_path / "options", text, provider_keys(emulator))
+    try:
+        client = process.client()
+        native = client.responses.create(model="native-llama", input="natively")
+        translated = client.responses.create(model="translated-gpt", input="translated")
+        streamed = check_stream(list(client.responses.create(model="translated-gpt", input="translated", stream=True)))
+    finally:
+        process.stop()
+
+    assert native.output_text == "Hello from the custom emulator. You said: natively"
+    assert translated.output_text == streamed.output_text == "Hello from the openai emulator. You said: translated"
+    paths = [(request["flavour"], request["path"]) for request in emulator.requests()]
+    assert paths == [("custom", "/custom/v1/responses"), ("openai", "/openai/v1/chat/completions"),
+                     ("openai", "/openai/v1/chat/completions")]
