@@ -11,15 +11,18 @@ script installs the pinned test dependencies (requirements.txt), then runs
     tests/api_resources/chat/completions/test_messages.py
     tests/api_resources/test_models.py
     tests/api_resources/test_embeddings.py
+    tests/api_resources/test_responses.py
+    tests/api_resources/responses/test_input_items.py
+    tests/api_resources/responses/test_input_tokens.py
 
 and exits with pytest's exit code. The tests authenticate with the API key
 "My API Key" and, in their "strict" variants, validate every response against
 the SDK's pydantic models.
 
 Without --base-url the script starts its own emulator
-(`python3 -m emulator --port 0 --key "openai=My API Key" --float-embeddings`)
+(`python3 -m emulator --port 0 --key "openai=My API Key" --float-embeddings --mock-responses`)
 and targets its openai flavour. A base URL given explicitly must accept that
-key; an emulator serving it needs the same two options (see README.md).
+key; an emulator serving it needs the same options (see README.md).
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ TEST_FILES = [
     "tests/api_resources/chat/completions/test_messages.py",
     "tests/api_resources/test_models.py",
     "tests/api_resources/test_embeddings.py",
+    "tests/api_resources/test_responses.py",
+    "tests/api_resources/responses/test_input_items.py",
+    "tests/api_resources/responses/test_input_tokens.py",
 ]
 SUITE_API_KEY = "My API Key"
 
@@ -65,7 +71,8 @@ def install_requirements() -> None:
 
 def start_emulator() -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "--port", "0", "--key", f"openai={SUITE_API_KEY}", "--float-embeddings"],
+        [sys.executable, "-m", "emulator", "--port", "0", "--key", f"openai={SUITE_API_KEY}", "--float-embeddings",
+         "--mock-responses"],
         cwd=HERE, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     line = process.stdout.readline()

@@ -1235,3 +1235,299 @@ def test_response_has_the_recorded_shape(emulator: Emulator, recorded: str, flav
 
     assert response.status_code == 200, response.text
     assert key_paths(expected) - ignored - key_paths(response.json()) == set()
+
+
+# --- OpenAI Responses API ----------------------------------------------------------------------
+
+RESPONSES_FLAVOURS = ["openai", "custom"]
+RESPONSES_WEATHER = {"type": "function", "name": "weather", "description": "Get weather information for a location",
+                     "parameters": WEATHER["function"]["parameters"], "strict": True}
+RESPONSES_ADD = {"type": "function", "name": "add", "parameters": ARITHMETIC}
+RESPONSES_MULTIPLY = {"type": "function", "name": "multiply", "parameters": ARITHMETIC}
+MESSAGE_EVENTS = ["response.output_item.added", "response.content_part.added"] + ["response.output_text.delta"] * \
+    REPLY_TOKENS + ["response.output_text.done", "response.content_part.done", "response.output_item.done"]
+
+
+def strict_oai(emulator: Emulator, flavour: str = "openai") -> openai.OpenAI:
+    """A client that validates every answer against the SDK's models (missing or mistyped fields raise)."""
+    return oai(emulator, flavour, _strict_response_validation=True)
+
+
+def responses_events(raw: str) -> list[tuple[str, dict[str, Any]]]:
+    """(event name, data) of each SSE frame of a Responses stream."""
+    events = []
+    for frame in sse_frames(raw):
+        lines = dict(line.split(": ", 1) for line in frame.split("\n"))
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+@pytest.mark.parametrize("flavour", RESPONSES_FLAVOURS)
+def test_responses_create_answers_a_validated_response(emulator: Emulator, flavour: str) -> None:
+    response = strict_oai(emulator, flavour).responses.create(
+        model="gpt-4o", instructions=SYSTEM, input=USER, temperature=0.5, metadata={"k": "v"})
+
+    assert response.object == "response" and response.id.startswith("resp_")
+    assert (response.status, response.error, response.incomplete_details) == ("completed", None, None)
+    assert response.output_text == plain(flavour)
+    [message] = response.output
+    assert (message.type, message.role, message.status, message.id[:4]) == ("message", "assistant", "completed",
+                                                                             "msg_")
+    assert (response.instructions, response.temperature, response.metadata) == (SYSTEM, 0.5, {"k": "v"})
+    assert (response.model, response.store, response.tool_choice, response.tools) == ("gpt-4o", True, "auto", [])
+    usage = response.usage
+    assert (usage.input_tokens, usage.output_tokens, usage.total_tokens) == (7, REPLY_TOKENS, 7 + REPLY_TOKENS)
+    assert (usage.input_tokens_details.cached_tokens, usage.output_tokens_details.reasoning_tokens) == (0, 0)
+    sent = emulator.requests(flavour)[-1]
+    assert sent["path"] == emulator.base_url(flavour).removeprefix(emulator.url) + "/responses"
+
+
+def test_responses_stream_is_the_real_event_sequence(emulator: Emulator) -> None:
+    raw = httpx2.post(emulator.base_url("openai") + "/responses",
+                      json={"model": "gpt-4o", "input": USER, "instructions": SYSTEM, "stream": True},
+                      headers={"Authorization": "Bearer " + emulator.key("openai")})
+    events = responses_events(raw.text)
+    streamed = list(strict_oai(emulator).responses.create(model="gpt-4o", input=USER, instructions=SYSTEM,
+                                                          stream=True))
+
+    assert raw.headers["content-type"].startswith("text/event-stream")
+    names = [name for name, _ in events]
+    assert names == ["response.created", "response.in_progress", *MESSAGE_EVENTS, "response.completed"]
+    assert all(data["type"] == name for name, data in events)
+    assert [data["sequence_number"] for _, data in events] == list(range(len(events)))
+    assert [event.type for event in streamed] == names
+    created, completed = streamed[0].response, streamed[-1].response
+    assert (created.status, created.output, created.usage) == ("in_progress", [], None)
+    assert created.id == completed.id and completed.output_text == plain("openai")
+    deltas = [event.delta for event in streamed if event.type == "response.output_text.delta"]
+    assert "".join(deltas) == plain("openai") and len(deltas) == REPLY_TOKENS
+    assert completed.usage.output_tokens == REPLY_TOKENS
+
+
+def test_responses_stream_helper_and_get_final_response(emulator: Emulator) -> None:
+    with strict_oai(emulator).responses.stream(model="gpt-4o", input=USER) as stream:
+        texts = [event.delta for event in stream if event.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+
+    assert "".join(texts) == final.output_text == plain("openai")
+    assert final.status == "completed" and final.usage.input_tokens == 4
+
+
+def test_responses_parse_text_format(emulator: Emulator) -> None:
+    from pydantic import BaseModel
+
+    class Author(BaseModel):
+        name: str
+        nationality: str
+
+    class Book(BaseModel):
+        title: str
+        author: Author
+        genres: list[str]
+        published_year: int
+
+    parsed = strict_oai(emulator).responses.parse(model="gpt-4o", input="Describe a book", text_format=Book)
+    json_object = oai(emulator).responses.create(model="gpt-4o", input=USER, text={"format": {"type": "json_object"}})
+
+    assert parsed.output_parsed == Book.model_validate(BOOK)
+    sent = emulator.requests("openai")[0]["body"]["text"]["format"]
+    assert (sent["type"], sent["name"], sent["strict"]) == ("json_schema", "Book", True)
+    assert json.loads(json_object.output_text) == {"message": plain("openai")}
+
+
+def test_responses_function_call_round_trip(emulator: Emulator) -> None:
+    client = strict_oai(emulator)
+    first = client.responses.create(model="gpt-4o", input=TOOL_QUESTION, tools=[RESPONSES_WEATHER])
+    [call] = first.output
+    assert (call.type, call.name, json.loads(call.arguments), call.status) == ("function_call", "weather", ARGS,
+                                                                             "completed")
+    assert call.call_id.startswith("call_") and call.id.startswith("fc_") and first.output_text == ""
+    assert first.usage.output_tokens == 2
+
+    second = client.responses.create(model="gpt-4o", tools=[RESPONSES_WEATHER], input=[
+        {"role": "user", "content": TOOL_QUESTION}, call.model_dump(exclude_none=True),
+        {"type": "function_call_output", "call_id": call.call_id, "output": "40 C"}])
+    assert second.output_text == "The tool said: 40 C"
+    assert second.usage.input_tokens == 5 + 1 + 2 + 2  # question, name, arguments, output
+
+
+def test_responses_parallel_and_forced_tool_calls(emulator: Emulator) -> None:
+    client = strict_oai(emulator)
+    parallel = client.responses.create(model="gpt-4o", input=PARALLEL_QUESTION,
+                                       tools=[RESPONSES_ADD, RESPONSES_MULTIPLY])
+    serial = client.responses.create(model="gpt-4o", input=PARALLEL_QUESTION, parallel_tool_calls=False,
+                                     tools=[RESPONSES_ADD, RESPONSES_MULTIPLY])
+    forced = client.responses.create(model="gpt-4o", input=USER, tools=[RESPONSES_ADD, RESPONSES_MULTIPLY],
+                                     tool_choice={"type": "function", "name": "multiply"})
+    declined = client.responses.create(model="gpt-4o", input=USER, tools=[RESPONSES_ADD], tool_choice="none")
+    with client.responses.stream(model="gpt-4o", input=PARALLEL_QUESTION,
+                                 tools=[RESPONSES_ADD, RESPONSES_MULTIPLY]) as stream:
+        kinds = [event.type for event in stream]
+        streamed = stream.get_final_response()
+
+    assert [item.name for item in parallel.output] == ["add", "multiply"]
+    assert [item.name for item in serial.output] == ["add"]
+    assert [item.name for item in forced.output] == ["multiply"]
+    assert declined.output_text == plain("openai", USER)
+    assert [json.loads(item.arguments) for item in streamed.output] == [{"a": 42, "b": 42}] * 2
+    assert kinds.count("response.function_call_arguments.done") == 2
+    assert "response.function_call_arguments.delta" in kinds and "response.output_text.delta" not in kinds
+
+
+def test_responses_reasoning_items_and_summaries(emulator: Emulator) -> None:
+    client = strict_oai(emulator)
+    summarised = client.responses.create(model="o4-mini", input=USER, reasoning={"effort": "low", "summary": "auto"})
+    hidden = client.responses.create(model="o4-mini", input=USER)
+    events = list(client.responses.create(model="o4-mini", input=USER, reasoning={"summary": "detailed"},
+                                          stream=True))
+
+    reasoning, message = summarised.output
+    thought = f"Thinking about: {USER}"  # 6 tokens
+    assert reasoning.type == "reasoning" and reasoning.id.startswith("rs_")
+    assert [(part.type, part.text) for part in reasoning.summary] == [("summary_text", thought)]
+    assert message.content[0].text == summarised.output_text == plain("openai")
+    assert summarised.usage.output_tokens_details.reasoning_tokens == 6
+    assert summarised.usage.output_tokens == REPLY_TOKENS + 6
+    assert summarised.reasoning.effort == "low"
+    assert hidden.output[0].type == "reasoning" and hidden.output[0].summary == []
+    assert hidden.usage.output_tokens_details.reasoning_tokens == 6
+    names = [event.type for event in events]
+    assert names[:4] == ["response.created", "response.in_progress", "response.output_item.added",
+                         "response.reasoning_summary_part.added"]
+    assert names.count("response.reasoning_summary_text.delta") == 6
+    assert names[names.index("response.reasoning_summary_text.done") + 1:][:2] == [
+        "response.reasoning_summary_part.done", "response.output_item.done"]
+    done = next(event for event in events if event.type == "response.reasoning_summary_text.done")
+    assert (done.text, done.summary_index, done.output_index) == (thought, 0, 0)
+    assert next(e for e in events if e.type == "response.content_part.added").output_index == 1
+
+
+def test_responses_previous_response_id_continues_the_conversation(emulator: Emulator) -> None:
+    client = strict_oai(emulator)
+    first = client.responses.create(model="gpt-4o", instructions=SYSTEM, input=USER)
+    second = client.responses.create(model="gpt-4o", input="And in Spanish?", previous_response_id=first.id)
+    unstored = client.responses.create(model="gpt-4o", input=USER, store=False)
+
+    assert second.output_text == plain("openai", "And in Spanish?")
+    assert second.previous_response_id == first.id
+    # Earlier input and output count again; the earlier instructions are not carried over.
+    assert second.usage.input_tokens == 4 + REPLY_TOKENS + 3
+    with pytest.raises(openai.BadRequestError) as missing:
+        client.responses.create(model="gpt-4o", input=USER, previous_response_id=unstored.id)
+    assert missing.value.body == {"message": f"Previous response with id '{unstored.id}' not found.",
+                                  "type": "invalid_request_error", "param": "previous_response_id",
+                                  "code": "previous_response_not_found"}
+
+
+def test_responses_retrieve_input_items_delete_cancel(emulator: Emulator) -> None:
+    client = strict_oai(emulator)
+    created = client.responses.create(model="gpt-4o", input=[
+        {"role": "developer", "content": SYSTEM},
+        {"role": "user", "content": [{"type": "input_text", "text": USER}]}])
+    retrieved = client.responses.retrieve(created.id)
+    items = client.responses.input_items.list(created.id)
+    ascending = client.responses.input_items.list(created.id, order="asc", limit=1)
+    replayed = list(client.responses.retrieve(created.id, stream=True))
+    with pytest.raises(openai.BadRequestError):
+        client.responses.cancel(created.id)
+    deleted = client.responses.with_raw_response.delete(created.id)
+
+    assert retrieved.model_dump() == created.model_dump()
+    assert [(item.role, item.content[0].text) for item in items.data] == [("user", USER), ("developer", SYSTEM)]
+    assert all(item.id.startswith("msg_") for item in items.data)
+    assert [item.role for item in ascending.data] == ["developer"] and ascending.has_more is True
+    assert replayed[-1].type == "response.completed" and replayed[-1].response.id == created.id
+    assert deleted.http_response.json() == {"id": created.id, "object": "response", "deleted": True}
+    with pytest.raises(openai.NotFoundError) as gone:
+        client.responses.retrieve(created.id)
+    assert gone.value.body == {"message": f"Response with id '{created.id}' not found.",
+                               "type": "invalid_request_error", "param": None, "code": None}
+    background = client.responses.create(model="gpt-4o", input=USER, background=True)
+    assert client.responses.cancel(background.id).status == "cancelled"
+
+
+def test_responses_output_limit_is_incomplete(emulator: Emulator) -> None:
+    client = strict_oai(emulator)
+    whole = client.responses.create(model="gpt-4o", input=USER, max_output_tokens=3)
+    events = list(client.responses.create(model="gpt-4o", input=USER, max_output_tokens=3, stream=True))
+
+    assert (whole.status, whole.incomplete_details.reason) == ("incomplete", "max_output_tokens")
+    assert whole.output_text == "Hello from the" and whole.output[0].status == "incomplete"
+    assert whole.usage.output_tokens == 3 and whole.max_output_tokens == 3
+    assert events[-1].type == "response.incomplete" and events[-1].response.output_text == "Hello from the"
+
+
+def test_responses_image_and_file_parts_count_no_tokens(emulator: Emulator) -> None:
+    response = strict_oai(emulator).responses.create(model="gpt-4o", input=[{"role": "user", "content": [
+        {"type": "input_text", "text": "What is in this image?"},
+        {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo=", "detail": "low"}]}])
+
+    assert response.output_text == plain("openai", "What is in this image?")
+    assert response.usage.input_tokens == 5
+    assert emulator.requests("openai")[-1]["body"]["input"][0]["content"][1]["type"] == "input_image"
+
+
+def test_responses_errors_are_the_sdk_exceptions(emulator: Emulator) -> None:
+    client = oai(emulator)
+    emulator.behaviours("openai", [{"status": 429, "headers": {"retry-after": "7"}}, {"status": 500}])
+    with pytest.raises(openai.RateLimitError) as limited:
+        client.responses.create(model="gpt-4o", input=USER)
+    with pytest.raises(openai.InternalServerError):
+        client.responses.create(model="gpt-4o", input=USER, stream=True)
+    with pytest.raises(openai.BadRequestError) as no_model:
+        client.responses.create(input=USER)  # type: ignore[call-overload]
+    with pytest.raises(openai.BadRequestError) as bad_input:
+        client.responses.create(model="gpt-4o", input={"text": USER})  # type: ignore[arg-type]
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=emulator.base_url("openai"), api_key="wrong", max_retries=0).responses.create(
+            model="gpt-4o", input=USER)
+
+    assert limited.value.response.headers["retry-after"] == "7"
+    assert no_model.value.body["param"] == "model"
+    assert (bad_input.value.body["param"], bad_input.value.body["code"]) == ("input", "invalid_type")
+
+
+def test_responses_in_stream_failure_is_an_error_then_response_failed(emulator: Emulator) -> None:
+    emulator.behaviours("openai", [{"stream_error": {"type": "server_error", "message": "boom"}},
+                                   {"stream_error": {}}])
+    events = list(strict_oai(emulator).responses.create(model="gpt-4o", input=USER, stream=True))
+    with strict_oai(emulator).responses.stream(model="gpt-4o", input=USER) as stream:
+        names = [event.type for event in stream]
+        with pytest.raises(RuntimeError):
+            stream.get_final_response()
+
+    assert [event.type for event in events] == ["response.created", "error", "response.failed"]
+    assert [event.sequence_number for event in events] == [0, 1, 2]
+    assert (events[1].code, events[1].message) == ("server_error", "boom")
+    assert events[2].response.status == "failed" and events[2].response.error.message == "boom"
+    assert names == ["response.created", "error", "response.failed"]
+
+
+def test_responses_usage_overrides_and_faults(emulator: Emulator) -> None:
+    client = strict_oai(emulator)
+    emulator.behaviours("openai", [{"usage": {"prompt_tokens": 100, "cached_tokens": 40, "reasoning_tokens": 5}},
+                                   {"no_usage": True}, {"reply": "Custom words here"}, {"reset_after_chunks": 3}])
+    cached = client.responses.create(model="gpt-4o", input=USER)
+    bare = oai(emulator).responses.create(model="gpt-4o", input=USER)
+    custom = client.responses.create(model="gpt-4o", input=USER)
+    received = []
+    with pytest.raises(openai.APIConnectionError):
+        for event in client.responses.create(model="gpt-4o", input=USER, stream=True):
+            received.append(event)
+
+    details = cached.usage.input_tokens_details
+    assert (cached.usage.input_tokens, details.cached_tokens) == (100, 40)
+    assert cached.usage.output_tokens_details.reasoning_tokens == 5
+    assert bare.usage is None
+    assert custom.output_text == "Custom words here" and custom.usage.output_tokens == 3
+    assert len(received) == 3
+
+
+def test_responses_input_tokens_and_compact(emulator: Emulator) -> None:
+    client = strict_oai(emulator)
+    counted = client.responses.input_tokens.count(model="gpt-4o", instructions=SYSTEM, input=USER)
+    compacted = client.responses.compact(model="gpt-4o", input=USER)
+
+    assert (counted.object, counted.input_tokens) == ("response.input_tokens", 7)
+    assert compacted.object == "response.compaction" and compacted.output[0].type == "compaction"
+    assert compacted.usage.input_tokens == 4

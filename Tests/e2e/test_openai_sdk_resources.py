@@ -1,10 +1,12 @@
 """The openai SDK's own resource tests (from its sdist), run against llm-sidecar.
 
-Chat completions, embeddings and models resources — including the stored-completion and
-model-deletion endpoints, which the sidecar forwards to its passthrough provider — with the
-SDK's strict response validation. The sidecar sits in front of a dedicated emulator started
-with --float-embeddings (see README.md: the SDK's strict embeddings tests expect floats even
-though they ask for base64).
+Chat completions, embeddings, models and responses resources — including the stored-completion,
+model-deletion and stored-response endpoints, which the sidecar forwards to its passthrough
+provider for ids it did not store — with the SDK's strict response validation. Every model goes
+to the openai provider, which speaks Responses natively. The sidecar sits in front of a
+dedicated emulator started with --float-embeddings and --mock-responses (see README.md: the
+SDK's strict embeddings tests expect floats even though they ask for base64; its responses tests
+use ids and a model-less request that only the OpenAPI mock they were written for accepts).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sidecar import SidecarProcess, configuration, provider_keys
 
 
 def test_openai_sdk_resource_suite_through_the_sidecar(tmp_path):
-    with launch_emulator("--float-embeddings") as emulator:
+    with launch_emulator("--float-embeddings", "--mock-responses") as emulator:
         sidecar = SidecarProcess(tmp_path, configuration(emulator, extra_models='  "*":\n    provider: openai\n'), provider_keys(emulator))
         try:
             result = subprocess.run(
@@ -31,3 +33,5 @@ def test_openai_sdk_resource_suite_through_the_sidecar(tmp_path):
         lines = sidecar.usage_lines()
         assert {line["gen_ai.operation.name"] for line in lines} == {"chat", "embeddings", "passthrough"}
         assert all(line["request_id"] for line in lines)
+        responses = [line for line in lines if line["api"] == "responses"]
+        assert responses and {line["gen_ai.operation.name"] for line in responses} <= {"chat", "passthrough"}

@@ -1,4 +1,4 @@
-"""`python3 -m emulator [--host H] [--port P] [--key FLAVOUR=KEY ...] [--chunk-delay-ms MS] [--float-embeddings]`
+"""`python3 -m emulator [--host H] [--port P] [--key FLAVOUR=KEY ...] [--chunk-delay-ms MS] [--float-embeddings] [--mock-responses]`
 
 Prints exactly one line `EMULATOR_PORT=<port>` once it accepts connections.
 """
@@ -32,13 +32,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--float-embeddings", action="store_true",
                         help="answer OpenAI-style embeddings with float arrays even when base64 is requested "
                              "(what the OpenAPI mock behind the openai SDK's own tests does)")
+    parser.add_argument("--mock-responses", action="store_true",
+                        help="answer Responses API lookups of ids the emulator never created with a synthetic stored "
+                             "response and accept requests without a model or with an unknown previous_response_id "
+                             "(what the OpenAPI mock behind the openai SDK's own tests does)")
     return parser.parse_args()
 
 
 async def serve(args: argparse.Namespace) -> None:
     keys = dict(DEFAULT_KEYS)
     keys.update({flavour: key or None for flavour, key in args.key})
-    state = State(keys, args.chunk_delay_ms, args.float_embeddings)
+    state = State(keys, args.chunk_delay_ms, args.float_embeddings, args.mock_responses)
     runner = web.AppRunner(create_app(state), handler_cancellation=True, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port, backlog=1024)

@@ -36,6 +36,7 @@ class Route:
     path: str
     handler: Handler
     consumes_behaviour: bool = True  # generation and embeddings do; listings and lookups don't
+    takes_body: bool = True  # False: a POST without a JSON body (e.g. cancelling a response); none is parsed
 
 
 class Provider:
@@ -80,7 +81,7 @@ def _endpoint(provider: Provider, route: Route, state: State) -> Callable[[web.R
         if behaviour.status is not None:
             return await _status_response(provider, behaviour, request)
         body = None
-        if request.method == "POST":
+        if request.method == "POST" and route.takes_body:
             try:
                 body = json.loads(raw)
             except ValueError as error:

@@ -22,6 +22,7 @@ from . import errors, replies, tokens, wire
 from .api import Call, Provider, Route
 from .behaviours import Behaviour
 from .replies import Prompt, Reply, Tool, Usage
+from .responses import ResponsesAPI
 
 PREFIXES = {
     "openai": "/openai/v1",
@@ -136,7 +137,7 @@ class OpenAIFamily(Provider):
         routes.append(Route("POST", p + "/embeddings", self.embeddings))
         if self.flavour == "dashscope":
             return routes
-        return routes + [
+        return routes + ResponsesAPI(self).routes(p) + [
             Route("POST", p + "/debug/echo", self.debug_echo),
             Route("GET", p + "/models", self.list_models, consumes_behaviour=False),
             Route("GET", p + "/models/{model}", self.retrieve_model, consumes_behaviour=False),

@@ -144,6 +144,8 @@ def _chosen_tools(prompt: Prompt) -> list[Tool]:
     if prompt.forced_tool is not None:
         named = [tool for tool in prompt.tools if tool.name == prompt.forced_tool]
         return named[:1] or [Tool(prompt.forced_tool)]
+    if prompt.parallel_tool_calls and re.search(r"\bevery tool\b", prompt.last_user_text, re.IGNORECASE):
+        return prompt.tools
     wants_parallel = re.search(r"\bparallel\b", prompt.last_user_text, re.IGNORECASE) is not None
     if wants_parallel and prompt.parallel_tool_calls and len(prompt.tools) >= 2:
         return prompt.tools[:2]
@@ -163,23 +165,30 @@ def _usage(prompt: Prompt, text: str | None, reasoning: str | None, calls: list[
     )
 
 
-def example_value(schema: Any, *, top_level: bool = False) -> Any:
+def example_value(schema: Any, *, top_level: bool = False, root: Any = None) -> Any:
     """A deterministic value satisfying a (simple) JSON schema.
 
     Objects get every `required` property, strings are "Florence, Italy",
     integers 42, numbers 1.5, booleans true, arrays one item; `const`, the first
-    `enum` value and the first `anyOf`/`oneOf`/`allOf` branch win. Type names are
+    `enum` value and the first `anyOf`/`oneOf`/`allOf` branch win; a local `$ref`
+    ("#/$defs/Name", as pydantic writes nested models) is followed. Type names are
     case-insensitive (Gemini sends "STRING"). A missing top-level schema gives {}.
     """
+    root = schema if root is None else root
     if not isinstance(schema, dict):
         return {} if top_level else SAMPLE_STRING
+    if isinstance(schema.get("$ref"), str) and schema["$ref"].startswith("#/"):
+        target: Any = root
+        for name in schema["$ref"][2:].split("/"):
+            target = target.get(name) if isinstance(target, dict) else None
+        return example_value(target, top_level=top_level, root=root)
     if "const" in schema:
         return schema["const"]
     if schema.get("enum"):
         return schema["enum"][0]
     for combinator in ("anyOf", "oneOf", "allOf"):
         if schema.get(combinator):
-            return example_value(schema[combinator][0], top_level=top_level)
+            return example_value(schema[combinator][0], top_level=top_level, root=root)
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if str(k).lower() != "null"), "null")
@@ -188,9 +197,9 @@ def example_value(schema: Any, *, top_level: bool = False) -> Any:
     kind = str(kind).lower()
     if kind == "object":
         properties = schema.get("properties") or {}
-        return {name: example_value(properties.get(name)) for name in schema.get("required") or []}
+        return {name: example_value(properties.get(name), root=root) for name in schema.get("required") or []}
     if kind == "array":
-        return [example_value(schema.get("items"))]
+        return [example_value(schema.get("items"), root=root)]
     return {"integer": SAMPLE_INTEGER, "number": SAMPLE_NUMBER, "boolean": True, "null": None}.get(kind, SAMPLE_STRING)
 
 

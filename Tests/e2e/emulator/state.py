@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from .behaviours import Behaviour
+from .response_store import ResponseStore
 
 FLAVOURS = ("openai", "deepseek", "dashscope", "anthropic", "gemini", "custom")
 
@@ -25,10 +26,12 @@ DEFAULT_KEYS: dict[str, str | None] = {
 
 class State:
     def __init__(self, keys: dict[str, str | None], chunk_delay_ms: float = 0.0,
-                 float_embeddings: bool = False) -> None:
+                 float_embeddings: bool = False, mock_responses: bool = False) -> None:
         self.startup_keys = dict(keys)
         self.chunk_delay_ms = chunk_delay_ms
         self.float_embeddings = float_embeddings  # ignore encoding_format=base64 (see README)
+        self.mock_responses = mock_responses  # accept unknown response ids and model-less requests (see README)
+        self.responses = ResponseStore()  # Responses API answers kept for previous_response_id and lookups
         self.keys = dict(keys)
         self.queues: dict[str, deque[Behaviour]] = defaultdict(deque)
         self.cycles: dict[str, list[Behaviour]] = {}
@@ -85,3 +88,4 @@ class State:
         self.cycles.clear()
         self.cycle_positions.clear()
         self.records.clear()
+        self.responses.clear()
