@@ -50,10 +50,12 @@ import Translate
         #expect(configuration.warnings.contains { $0.contains("DEEPSEEK_API_KEY") })
         #expect(Set(configuration.routes.keys) == ["financial_analysis", "code_generation", "data_extraction", "translation", "default"])
         #expect(configuration.models.resolve("deepseek-v3")?.entry.deployments.count == 2)
+        #expect(configuration.responses == ResponsesSettings())
         let keys = [
             ProviderConfiguration.allowedKeys, ModelEntry.allowedKeys, ModelEntry.deploymentKeys, SidecarConfiguration.topLevelKeys,
             ResilienceSettings.allKeys, SidecarConfiguration.serverKeys, SidecarConfiguration.usageKeys, QuotaSettings.keys,
-            QuotaSettings.limitKeys, ClientSettings.keys, ModelEntry.priceKeys, PricingSettings.allowedKeys,
+            QuotaSettings.limitKeys, ClientSettings.keys, ModelEntry.priceKeys, PricingSettings.allowedKeys, ResponsesSettings.keys,
+            ResponsesSettings.storeKeys,
         ]
         for key in keys.reduce(Set(), { $0.union($1) }) {
             #expect(text.contains(key), "sidecar.yaml does not document '\(key)'")

@@ -37,7 +37,16 @@ struct SidecarApplication {
         let audit = try self.auditLog(usage: usage, services: &services)
         audit.record("config_loaded", self.configuration.auditFields(path: self.configurationPath))
         let store = RuntimeStore(RuntimeSnapshot(configuration: self.configuration, network: network))
-        let shared = Services(store: store, usage: usage, logger: self.logger, quotas: quotas, statistics: statistics, audit: audit)
+        let responses = InMemoryResponseStore(limits: InMemoryResponseStore.Limits(self.configuration.responses))
+        let shared = Services(
+            store: store,
+            usage: usage,
+            logger: self.logger,
+            quotas: quotas,
+            statistics: statistics,
+            audit: audit,
+            responses: responses
+        )
         let router = SidecarRouter(services: shared)
         if let path = self.configuration.quotas.stateFile {
             services.append(QuotaStateFile(path: path, book: quotas, logger: self.logger))

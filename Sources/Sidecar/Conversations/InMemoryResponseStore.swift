@@ -5,9 +5,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+import SidecarModel
 import Synchronization
 
-/// Stored responses in this process's memory, bounded three ways: at most
+/// Stored responses in this process's memory, bounded three ways (`responses.store`): at most
 /// ``Limits/maximumEntries`` (1,000) responses and ``Limits/maximumBytes`` (64 MiB) of them,
 /// each for ``Limits/timeToLive`` (1 hour). Saving beyond a bound evicts the oldest first; a
 /// response larger than the byte bound is not kept. An expired or evicted response answers like
@@ -17,6 +18,17 @@ final class InMemoryResponseStore: ResponseStore {
         var maximumEntries = 1_000
         var maximumBytes = 64 << 20
         var timeToLive: Duration = .seconds(3_600)
+
+        init(maximumEntries: Int = 1_000, maximumBytes: Int = 64 << 20, timeToLive: Duration = .seconds(3_600)) {
+            self.maximumEntries = maximumEntries
+            self.maximumBytes = maximumBytes
+            self.timeToLive = timeToLive
+        }
+
+        /// The limits `responses.store` configures.
+        init(_ settings: ResponsesSettings) {
+            self.init(maximumEntries: settings.maximumEntries, maximumBytes: settings.maximumBytes, timeToLive: settings.timeToLive)
+        }
     }
 
     private struct Entry {

@@ -27,6 +27,7 @@ struct NamePolicy: Sendable {
     static let model = NamePolicy(field: "model", maximumBytes: 256)
     static let taskType = NamePolicy(field: "task_type", maximumBytes: 128)
     static let taskTypeHeader = NamePolicy(field: "X-Task-Type", maximumBytes: 128)
+    static let metadataTaskType = NamePolicy(field: "metadata.task_type", maximumBytes: 128)
 
     /// `value` when it is absent or allowed; 400 otherwise.
     @discardableResult

@@ -32,6 +32,8 @@ package struct SidecarConfiguration: Sendable {
     package var metricsListen: ListenAddress?
     /// The provider that receives `/v1/*` requests the sidecar does not handle itself, if any.
     package var passthroughProvider: String?
+    /// `responses:` (conversation state of the Responses API; read at start-up).
+    package var responses = ResponsesSettings()
     package var log: LogSettings
     /// `sha256:` and the first 16 hexadecimal digits of the file's SHA-256, to tell versions apart
     /// in logs, `/readyz` and audit lines.

@@ -97,7 +97,7 @@ public struct ResponsesRequest: Sendable {
         case nil, .null?:
             return []
         case .string(let text)?:
-            return [["type": "message", "role": "user", "content": [["type": "input_text", "text": .string(text)]]]]
+            return [["type": "message", "role": "user", "content": .string(text)]]
         case .array(let items)?:
             var objects: [JSONObject] = []
             for (index, item) in items.enumerated() {

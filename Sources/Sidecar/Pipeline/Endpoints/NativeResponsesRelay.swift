@@ -20,6 +20,8 @@ struct NativeResponsesRelay: StreamRelay {
     private var delivered = TextTally()
     /// Provider bytes read so far, capped at ``Pipeline/maximumResponseBytes``.
     private var received = 0
+    /// The provider's failure (`error` or `response.failed` event), relayed by ``failure(_:)``.
+    private var failed: (events: [UInt8], failure: UpstreamFailure)?
 
     init(route: RouteCandidate) {
         self.route = route
@@ -40,19 +42,28 @@ struct NativeResponsesRelay: StreamRelay {
         } catch {
             throw ProxyError(error)
         }
-        return self.relay(events)
+        return try self.relayed(events)
     }
 
     mutating func finish() throws(ProxyError) -> [UInt8] {
-        let rest = self.relay(self.parser.finish())
+        let rest = try self.relayed(self.parser.finish())
         guard self.final != nil else {
             throw ProxyError(.upstreamMalformed, "The provider's Responses stream ended without its final event.")
         }
         return rest
     }
 
-    /// Nothing: the provider's stream carries its own `error` and `response.failed` events.
-    func failure(_ error: ProxyError) -> [UInt8] { [] }
+    /// The provider's own `error` or `response.failed` events when it failed, else nothing.
+    func failure(_ error: ProxyError) -> [UInt8] { self.failed?.events ?? [] }
+
+    /// The events relayed; throws when one says the provider failed, which counts against it
+    /// like a chat stream's error event.
+    private mutating func relayed(_ events: [SSEEvent]) throws(ProxyError) -> [UInt8] {
+        let output = self.relay(events)
+        guard let failure = self.failed?.failure else { return output }
+        self.failed = (output, failure)
+        throw self.route.provider.proxyError(failure)
+    }
 
     var billing: Billing? {
         let usage = Usage(responses: self.final?["usage"])
@@ -97,8 +108,13 @@ struct NativeResponsesRelay: StreamRelay {
         switch type {
         case "response.output_text.delta", "response.function_call_arguments.delta", "response.reasoning_summary_text.delta":
             if let delta = payload?["delta"]?.stringValue { self.delivered.add(delta) }
-        case "response.completed", "response.incomplete", "response.failed":
+        case "response.completed", "response.incomplete":
             self.final = payload?["response"]
+        case "response.failed", "error":
+            self.final = payload?["response"] ?? self.final
+            let error = payload?["response"]?["error"] ?? payload
+            let message = error?["message"]?.stringValue ?? "The provider's Responses stream failed."
+            self.failed = ([], UpstreamFailure(kind: .serverError, upstreamStatus: nil, message: message, code: error?["code"]?.stringValue))
         default:
             break
         }

@@ -46,7 +46,7 @@ struct ResponsesEndpoint: Endpoint {
             throw ProxyError(error)
         }
         if let model = responses.model { try NamePolicy.model.checked(model) }
-        try NamePolicy.taskType.checked(responses.taskType)
+        try NamePolicy.metadataTaskType.checked(responses.taskType)
         context.requestedModel = responses.model
         context.streaming = responses.stream
         let history = responses.previousResponseID.flatMap { self.store.load(id: $0, client: context.client.name) }?.conversation
@@ -162,12 +162,17 @@ struct ResponsesEndpoint: Endpoint {
     }
 
     /// Stores `response` when the request asked for it (`store`, default true), with every input
-    /// item the model saw, each with an id (`msg_…` when the client sent none).
+    /// item the model saw as `input_items` lists them: each with an id (`msg_…` when the client
+    /// sent none), a message's text as an `input_text` part.
     private static func keep(_ response: JSONObject, of request: Request, in store: any ResponseStore) {
         guard request.responses.store else { return }
         var items = request.history ?? []
         for var item in request.responses.input {
             if item["id"] == nil { item["id"] = .string(request.builder.itemID("msg_in", items.count)) }
+            if case .string(let text)? = item["content"] {
+                item["type"] = "message"
+                item["content"] = [["type": "input_text", "text": .string(text)]]
+            }
             items.append(item)
         }
         store.save(StoredResponse(response: response, inputItems: items, client: request.client))
