@@ -187,8 +187,8 @@ private struct ChatMessages {
         self.assistantOpen = true
     }
 
-    /// A message's content in chat form: a string as is; parts as text and image parts (an
-    /// assistant's as one string).
+    /// A message's content in chat form: a string, or one text part, as a string; other parts as
+    /// text and image parts (an assistant's as one string).
     private static func content(of reader: FieldReader, assistant: Bool) throws(TranslationError) -> JSONValue {
         switch reader.optionalValue("content") {
         case .string(let text)?:
@@ -198,6 +198,8 @@ private struct ChatMessages {
             for index in parts.indices {
                 translated.append(try Self.part(try FieldReader(parts[index], path: reader.param("content") + "[\(index)]")))
             }
+            // One text part is the same message as its text (as `input_items` lists a string input).
+            if translated.count == 1, let text = translated[0]["text"]?.stringValue { return .string(text) }
             guard assistant else { return .array(translated) }
             return .string(translated.compactMap { $0["text"]?.stringValue }.joined())
         case let value:
