@@ -61,6 +61,29 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(try relay(fixtures.stream, dialect: dialect, request: streamRequest))
         }
     }
+    // The Responses API translated through the chat model, beside the chat figures above.
+    let responsesRequest = Fixture.bytes("openai/responses_request_tools.json")
+    let responses = try! ResponsesRequest(parsing: responsesRequest)
+    let builder = ResponseBuilder(id: "resp_bench", createdAt: 1_700_000_000, request: responses)
+    let anthropic = dialects[1]
+    Benchmark("Responses.RequestParseEncode.Anthropic", configuration: perRequest) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try anthropic.dialect.encodeRequest(ResponsesRequest(parsing: responsesRequest).chatRequest(history: []), target: target))
+        }
+    }
+    Benchmark("Responses.ResponseDecode.Anthropic", configuration: perRequest) { benchmark in
+        let chat = try responses.chatRequest(history: [])
+        for _ in benchmark.scaledIterations {
+            let completion = try anthropic.dialect.decodeResponse(anthropic.answer, for: chat, context: responseContext)
+            blackHole(builder.response(from: completion, usageExtras: [:]).serialized())
+        }
+    }
+    Benchmark("Responses.StreamChunk.Anthropic", configuration: perChunk) { _ in
+        var streaming = responses
+        streaming.stream = true
+        let chat = try streaming.chatRequest(history: [])
+        blackHole(try relay(anthropic.stream, dialect: anthropic.dialect, request: chat, encoder: ResponsesStreamEncoder(builder: builder)))
+    }
     Benchmark("StreamChunk.SSEParseOnly", configuration: perChunk) { _ in
         var parser = SSEParser()
         for read in dialects[1].stream.events { blackHole(try parser.feed(read)) }

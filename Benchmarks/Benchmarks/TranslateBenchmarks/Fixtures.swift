@@ -54,13 +54,18 @@ struct RecordedStream {
     }
 }
 
-/// Relays one provider stream to the client the way the sidecar's `ChatStream` does: each network
-/// read goes through the SSE parser, the dialect's translator and the OpenAI encoder, and the
-/// client bytes are handed off (here: dropped) after every read.
+/// Relays one provider stream to the client the way the sidecar's `TranslatingRelay` does: each
+/// network read goes through the SSE parser, the dialect's translator and the client's encoder
+/// (OpenAI chat chunks unless another is given), and the client bytes are handed off (here:
+/// dropped) after every read.
 func relay(_ stream: RecordedStream, dialect: some Dialect, request: ChatRequest) throws -> Int {
+    try relay(stream, dialect: dialect, request: request, encoder: OpenAIStreamEncoder(includeUsage: request.includeUsage))
+}
+
+func relay(_ stream: RecordedStream, dialect: some Dialect, request: ChatRequest, encoder: some ChatStreamEncoder) throws -> Int {
     var parser = SSEParser()
     var translator = dialect.makeStreamTranslator(for: request, context: responseContext)
-    var encoder = OpenAIStreamEncoder(includeUsage: request.includeUsage)
+    var encoder = encoder
     var output: [UInt8] = []
     var written = 0
     func handle(_ items: [StreamItem]) {
@@ -79,7 +84,7 @@ func relay(_ stream: RecordedStream, dialect: some Dialect, request: ChatRequest
     }
     for event in parser.finish() { handle(try translator.translate(event)) }
     handle(try translator.finish())
-    encoder.finish(usage: encoder.summary.usage, into: &output)
+    encoder.finish(usage: encoder.summary.usage, extraUsageFields: [:], into: &output)
     return written + output.count
 }
 
