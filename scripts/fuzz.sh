@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-20}"
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(json sse yaml dialect http)
+[ ${#targets[@]} -gt 0 ] || targets=(json sse yaml dialect http responses)
 scratch="$PWD/.build-fuzz"
 fixtures=Tests/TestSupport/Fixtures
 
@@ -56,6 +56,7 @@ declare -A extra=(
     [yaml]="$seeds/yaml"
     [dialect]="$seeds/dialect"
     [http]="$seeds/http"
+    [responses]="$fixtures/openai"
 )
 failed=()
 summary=""

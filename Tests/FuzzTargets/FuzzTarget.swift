@@ -25,6 +25,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case dialect
     /// Raw bytes through SwiftNIO's HTTP/1.1 decoder into the sidecar's router.
     case http
+    /// A Responses request translated to the chat model, and chat chunks written as Responses events.
+    case responses
 
     /// Runs the target on one input.
     public func run(_ input: [UInt8]) {
@@ -34,6 +36,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .yaml: Self.yaml(input)
         case .dialect: Self.dialect(input)
         case .http: Self.http(input)
+        case .responses: Self.responses(input)
         }
     }
 }
