@@ -18,6 +18,11 @@ extension ResponsesRequest {
         "store", "metadata", "include", "truncation", "prompt_cache_key", "service_tier", "background", "stream_options",
     ]
 
+    /// A client-chosen name as an error message repeats it: its first 64 characters.
+    static func echoed(_ name: String) -> String {
+        name.count > 64 ? String(name.prefix(64)) + "…" : name
+    }
+
     /// The built-in tools only OpenAI runs; a translated request using one is refused.
     static let builtInTools: Set<String> = [
         "web_search", "web_search_preview", "file_search", "code_interpreter", "computer_use_preview", "mcp", "image_generation",
@@ -45,7 +50,8 @@ extension ResponsesRequest {
             throw .invalid("'input' is required for this provider.", param: "input")
         }
         for key in self.body.keys where !Self.translatedFields.contains(key) && !Self.harmlessFields.contains(key) {
-            throw TranslationError(.unsupportedFeature, "'\(key)' cannot be translated for this model's provider.", param: key)
+            let name = Self.echoed(key)
+            throw TranslationError(.unsupportedFeature, "'\(name)' cannot be translated for this model's provider.", param: name)
         }
         if self.background {
             throw TranslationError(.unsupportedFeature, "Background responses need a provider that speaks the Responses API.", param: "background")
@@ -74,7 +80,7 @@ extension ResponsesRequest {
                 let type = try tool.requiredString("type")
                 guard type == "function" else {
                     let what =
-                        Self.builtInTools.contains(type) ? "The built-in tool '\(type)' runs only at OpenAI" : "The tool type '\(type)' is unknown"
+                        Self.builtInTools.contains(type) ? "The built-in tool '\(type)' runs only at OpenAI" : "The tool type '\(Self.echoed(type))' is unknown"
                     throw TranslationError(.unsupportedFeature, "\(what); this model's provider cannot use it.", param: tool.param("type"))
                 }
                 var function: JSONObject = ["name": .string(try tool.requiredString("name"))]
@@ -160,7 +166,7 @@ private struct ChatMessages {
         default:
             throw TranslationError(
                 .unsupportedFeature,
-                "Input items of type '\(type)' cannot be translated for this model's provider.",
+                "Input items of type '\(ResponsesRequest.echoed(type))' cannot be translated for this model's provider.",
                 param: reader.param("type")
             )
         }
@@ -239,7 +245,7 @@ private struct ChatMessages {
             if let name = try reader.optionalString("filename") { file["filename"] = .string(name) }
             return ["type": "file", "file": .object(file)]
         case let type:
-            throw TranslationError(.unsupportedFeature, "Content parts of type '\(type)' cannot be translated.", param: reader.param("type"))
+            throw TranslationError(.unsupportedFeature, "Content parts of type '\(ResponsesRequest.echoed(type))' cannot be translated.", param: reader.param("type"))
         }
     }
 }
