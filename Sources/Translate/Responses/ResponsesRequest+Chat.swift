@@ -80,7 +80,8 @@ extension ResponsesRequest {
                 let type = try tool.requiredString("type")
                 guard type == "function" else {
                     let what =
-                        Self.builtInTools.contains(type) ? "The built-in tool '\(type)' runs only at OpenAI" : "The tool type '\(Self.echoed(type))' is unknown"
+                        Self.builtInTools.contains(type)
+                        ? "The built-in tool '\(type)' runs only at OpenAI" : "The tool type '\(Self.echoed(type))' is unknown"
                     throw TranslationError(.unsupportedFeature, "\(what); this model's provider cannot use it.", param: tool.param("type"))
                 }
                 var function: JSONObject = ["name": .string(try tool.requiredString("name"))]
@@ -245,7 +246,11 @@ private struct ChatMessages {
             if let name = try reader.optionalString("filename") { file["filename"] = .string(name) }
             return ["type": "file", "file": .object(file)]
         case let type:
-            throw TranslationError(.unsupportedFeature, "Content parts of type '\(ResponsesRequest.echoed(type))' cannot be translated.", param: reader.param("type"))
+            throw TranslationError(
+                .unsupportedFeature,
+                "Content parts of type '\(ResponsesRequest.echoed(type))' cannot be translated.",
+                param: reader.param("type")
+            )
         }
     }
 }
