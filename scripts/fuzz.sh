@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer binary (Fuzz/Package.swift, with AddressSanitizer) and runs each fuzz target
-# (Tests/FuzzTargets: json, sse, yaml, dialect, http) for a bounded time. Fails on any crash,
+# (Tests/FuzzTargets: json, sse, yaml, dialect, http, responses) for a bounded time. Fails on any crash,
 # leak, timeout (5 s per input) or memory use over 2 GiB, and prints the executions per target.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     (default: 20 s for each target)
