@@ -9,25 +9,37 @@ import Translate
 
 /// A response the sidecar keeps for `previous_response_id` and `GET /v1/responses/{id}`, for
 /// requests it translated (a provider that speaks Responses keeps its own).
+///
+/// Held as serialized JSON, so the bytes a store counts (``size``) are the bytes it holds; the
+/// values are parsed again when a follow-up or a `GET` reads them.
 struct StoredResponse: Sendable {
-    /// The `response` object as the client received it.
-    var response: JSONObject
-    /// Every input item the model saw: the stored conversation it continued, then its own input.
-    var inputItems: [JSONObject]
+    let id: String
     /// The client that created it; no other client can read, continue or delete it.
-    var client: String
+    let client: String
+    /// The `response` object as the client received it.
+    private let responseBytes: [UInt8]
+    /// Every input item the model saw, as a JSON array: the stored conversation it continued,
+    /// then its own input.
+    private let inputBytes: [UInt8]
 
-    var id: String { self.response["id"]?.stringValue ?? "" }
+    init(response: JSONObject, inputItems: [JSONObject], client: String) {
+        self.id = response["id"]?.stringValue ?? ""
+        self.client = client
+        self.responseBytes = response.serialized()
+        self.inputBytes = JSONValue.array(inputItems.map(JSONValue.object)).serialized()
+    }
+
+    var response: JSONObject { (try? JSONValue.parse(self.responseBytes))?.objectValue ?? [:] }
+
+    var inputItems: [JSONObject] { ((try? JSONValue.parse(self.inputBytes))?.arrayValue ?? []).compactMap(\.objectValue) }
 
     /// What a follow-up continues: the input items, then this response's output items.
     var conversation: [JSONObject] {
         self.inputItems + (self.response["output"]?.arrayValue ?? []).compactMap(\.objectValue)
     }
 
-    /// The bytes it holds, as serialized JSON.
-    var size: Int {
-        self.inputItems.reduce(self.response.serialized().count) { $0 + $1.serialized().count }
-    }
+    /// The bytes it holds.
+    var size: Int { self.responseBytes.count + self.inputBytes.count + self.id.utf8.count + self.client.utf8.count }
 }
 
 /// Where stored responses live: this process's memory (``InMemoryResponseStore``) today, a

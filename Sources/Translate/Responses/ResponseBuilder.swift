@@ -11,7 +11,8 @@
 /// Output items, in order: a `reasoning` item whose summary is the provider's reasoning text
 /// (`reasoning_content`), a `message` with one `output_text` part, then one `function_call` per
 /// tool call. Item ids derive from the response id (`rs_`, `msg_`, `fc_` and its suffix and the
-/// item's index). A chat `finish_reason` of `length` makes the response `incomplete`
+/// item's index). A tool call's `extra_content` (Gemini's thought signature) stays on its
+/// `function_call` item, so a conversation handed back keeps it. A chat `finish_reason` of `length` makes the response `incomplete`
 /// (`max_output_tokens`), `content_filter` likewise (`content_filter`).
 public struct ResponseBuilder: Sendable {
     /// `resp_` and 24 hexadecimal digits.
@@ -53,15 +54,15 @@ public struct ResponseBuilder: Sendable {
             items.append(self.messageItem(index: items.count, text: text, status: "completed"))
         }
         for call in message?["tool_calls"]?.arrayValue ?? [] {
-            items.append(
-                self.functionCallItem(
-                    index: items.count,
-                    callID: call["id"]?.stringValue ?? self.itemID("call", items.count),
-                    name: call["function"]?["name"]?.stringValue ?? "",
-                    arguments: call["function"]?["arguments"]?.stringValue ?? "",
-                    status: "completed"
-                )
+            var item = self.functionCallItem(
+                index: items.count,
+                callID: call["id"]?.stringValue ?? self.itemID("call", items.count),
+                name: call["function"]?["name"]?.stringValue ?? "",
+                arguments: call["function"]?["arguments"]?.stringValue ?? "",
+                status: "completed"
             )
+            item["extra_content"] = call["extra_content"]
+            items.append(item)
         }
         return items
     }

@@ -144,10 +144,11 @@ private struct ChatMessages {
         case "message":
             try self.addMessage(reader)
         case "function_call":
-            let call: JSONObject = [
+            var call: JSONObject = [
                 "id": .string(try reader.requiredString("call_id")), "type": "function",
                 "function": ["name": .string(try reader.requiredString("name")), "arguments": .string(try reader.requiredString("arguments"))],
             ]
+            call["extra_content"] = item["extra_content"]
             if !self.assistantOpen { self.openAssistant(content: .null) }
             var last = self.messages.removeLast()
             last["tool_calls"] = .array((last["tool_calls"]?.arrayValue ?? []) + [.object(call)])

@@ -29,7 +29,7 @@ public struct ResponsesStreamEncoder: ChatStreamEncoder {
     private enum OpenItem {
         case reasoning(index: Int, text: String)
         case message(index: Int, text: String)
-        case call(index: Int, callID: String, name: String, arguments: String)
+        case call(index: Int, callID: String, name: String, arguments: String, extra: JSONValue?)
     }
 
     /// - Parameter builder: the response being streamed.
@@ -134,15 +134,15 @@ public struct ResponsesStreamEncoder: ChatStreamEncoder {
     private mutating func call(_ call: JSONValue, into output: inout [UInt8]) {
         let chatIndex = call["index"]?.intValue ?? 0
         let arguments = call["function"]?["arguments"]?.stringValue ?? ""
-        if case .call(let index, let callID, let name, let sofar) = self.open, self.calls.last?.index == chatIndex {
-            self.open = .call(index: index, callID: callID, name: name, arguments: sofar + arguments)
+        if case .call(let index, let callID, let name, let sofar, let extra) = self.open, self.calls.last?.index == chatIndex {
+            self.open = .call(index: index, callID: callID, name: name, arguments: sofar + arguments, extra: call["extra_content"] ?? extra)
         } else {
             self.close(into: &output)
             let index = self.output.count
             let callID = call["id"]?.stringValue ?? self.builder.itemID("call", index)
             let name = call["function"]?["name"]?.stringValue ?? ""
             self.calls.append((chatIndex, index))
-            self.open = .call(index: index, callID: callID, name: name, arguments: arguments)
+            self.open = .call(index: index, callID: callID, name: name, arguments: arguments, extra: call["extra_content"])
             let item = self.builder.functionCallItem(index: index, callID: callID, name: name, arguments: "", status: "in_progress")
             self.emit("response.output_item.added", self.itemEvent(index, item), into: &output)
         }
@@ -173,12 +173,14 @@ public struct ResponsesStreamEncoder: ChatStreamEncoder {
             self.emit("response.output_text.done", done, into: &output)
             self.emit("response.content_part.done", self.contentPart(index, text: text), into: &output)
             item = self.builder.messageItem(index: index, text: text, status: "completed")
-        case .call(let index, let callID, let name, let arguments):
+        case .call(let index, let callID, let name, let arguments, let extra):
             var done = self.itemReference(self.builder.itemID("fc", index))
             done["name"] = .string(name)
             done["arguments"] = .string(arguments)
             self.emit("response.function_call_arguments.done", done, into: &output)
-            item = self.builder.functionCallItem(index: index, callID: callID, name: name, arguments: arguments, status: "completed")
+            var call = self.builder.functionCallItem(index: index, callID: callID, name: name, arguments: arguments, status: "completed")
+            call["extra_content"] = extra
+            item = call
         }
         self.emit("response.output_item.done", self.itemEvent(self.output.count, item), into: &output)
         self.output.append(item)
