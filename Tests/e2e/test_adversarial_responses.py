@@ -212,7 +212,7 @@ def test_an_ordinary_unknown_id_reaches_the_passthrough_provider_escaped(edge, c
     assert canary.targets == ["/v1/responses/resp_unknown-1_x"]
 
 
-# MARK: The bounded store (defaults: 1,000 responses, 64 MiB, 1 hour)
+# MARK: The bounded store (responses.store: max_entries 1,000, max_bytes 64 MiB, ttl 1 h by default)
 
 
 def store_sidecar(emulator: Any, directory: Path, store: str = "") -> SidecarProcess:
@@ -255,22 +255,39 @@ def test_beyond_the_entry_bound_the_oldest_are_evicted(bounded, emulator):
 
 
 @pytest.mark.soak
-def test_a_burst_of_large_responses_keeps_memory_flat(bounded):
-    # Each response stores ≈ 256 KiB (128 KiB in, echoed out): 256 of them fill the 64 MiB byte
-    # bound. Resident memory levels off once the store is full twice over (measured: 600).
-    burst(bounded, 600, 128 * 1024)
-    before = rss_bytes(bounded)
-    ids = burst(bounded, 400, 128 * 1024)  # another ≈ 100 MiB if nothing were evicted
-    after = rss_bytes(bounded)
+def test_a_burst_of_large_responses_keeps_memory_flat(emulator, tmp_path):
+    # Each response stores ≈ 256 KiB (128 KiB in, echoed out): 32 of them fill an 8 MiB store.
+    # Resident memory levels off once the store has been filled a few times over.
+    process = store_sidecar(emulator, tmp_path / "bytes", "    max_bytes: 8MiB\n")
+    try:
+        burst(process, 150, 128 * 1024)
+        before = rss_bytes(process)
+        ids = burst(process, 150, 128 * 1024)  # another ≈ 38 MiB if nothing were evicted
+        after = rss_bytes(process)
+        with httpx.Client(timeout=10, headers=AUTH) as http:
+            newest = http.get(process.base_url + f"/v1/responses/{ids[-1]}").status_code
+            oldest = http.get(process.base_url + f"/v1/responses/{ids[0]}").status_code
+    finally:
+        process.stop()
 
-    assert after - before < 32 * 1024 * 1024, f"RSS grew by {(after - before) >> 20} MiB over a full store"
-    with httpx.Client(timeout=10, headers=AUTH) as http:
-        assert http.get(bounded.base_url + f"/v1/responses/{ids[-1]}").status_code == 200
-        assert http.get(bounded.base_url + f"/v1/responses/{ids[0]}").status_code == 404
+    assert after - before < 16 * 1024 * 1024, f"RSS grew by {(after - before) >> 20} MiB over a full store"
+    assert (newest, oldest) == (200, 404)
+
+
+def test_a_response_larger_than_the_byte_bound_is_not_kept(emulator, tmp_path):
+    process = store_sidecar(emulator, tmp_path / "tiny", "    max_bytes: 4KiB\n")
+    try:
+        [small] = burst(process, 1, 10)
+        [large] = burst(process, 1, 8 * 1024)
+        with httpx.Client(timeout=10, headers=AUTH) as http:
+            statuses = [http.get(process.base_url + f"/v1/responses/{i}").status_code for i in (small, large)]
+    finally:
+        process.stop()
+    assert statuses == [200, 404]
 
 
 def test_stored_responses_expire_after_the_ttl(emulator, tmp_path):
-    process = store_sidecar(emulator, tmp_path / "ttl", "    ttl: 1s\n")
+    process = store_sidecar(emulator, tmp_path / "ttl", "    ttl: 1s\n")  # the smallest ttl allowed
     try:
         [kept] = burst(process, 1, 10)
         with httpx.Client(timeout=10, headers=AUTH) as http:

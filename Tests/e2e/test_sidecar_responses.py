@@ -285,6 +285,34 @@ def test_usage_and_cost_equal_the_same_conversation_over_chat(sidecar, emulator,
             assert translated["body"].get(key) == chat_sent["body"].get(key), f"the translated {key} differs"
 
 
+@pytest.mark.parametrize("model", MODELS)
+def test_streamed_usage_and_cost_equal_the_same_stream_over_chat(sidecar, emulator, model):
+    """Cached and reasoning tokens too: the provider reports them (usage behaviour) for both."""
+    usage = {"prompt_tokens": 100, "cached_tokens": 40, "completion_tokens": 50, "reasoning_tokens": 20}
+    flavour = FLAVOURS[model]
+    if flavour is not None:
+        emulator.behaviours(flavour, [{"usage": usage}, {"usage": usage}])
+    chat_rid, responses_rid = request_id(), request_id()
+    chunks = list(sidecar.client().chat.completions.create(
+        model=model, messages=[{"role": "user", "content": "stream the cost"}], stream=True,
+        stream_options={"include_usage": True}, **named(chat_rid)))
+    final = check_stream(list(sidecar.client().responses.create(model=model, input="stream the cost", stream=True,
+                                                                **named(responses_rid))))
+    chat_line, responses_line = sidecar.usage_for(chat_rid), sidecar.usage_for(responses_rid)
+    chat_usage = next(chunk.usage for chunk in chunks if chunk.usage is not None)
+
+    assert final.usage.input_tokens == chat_usage.prompt_tokens
+    assert final.usage.output_tokens == chat_usage.completion_tokens
+    assert final.usage.input_tokens_details.cached_tokens == chat_usage.prompt_tokens_details.cached_tokens
+    assert final.usage.output_tokens_details.reasoning_tokens == chat_usage.completion_tokens_details.reasoning_tokens
+    for key in ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.usage.cache_read.input_tokens",
+                "gen_ai.usage.reasoning.output_tokens", "currency", "outcome"):
+        assert responses_line[key] == chat_line[key], key
+    assert_cost(responses_line["cost"], chat_line["cost"])
+    if flavour is not None:
+        assert final.usage.input_tokens_details.cached_tokens == 40
+
+
 # MARK: Streams
 
 
