@@ -131,3 +131,22 @@ def test_an_agent_with_tools_and_a_handoff_streamed(sidecar, emulator, agents_cl
     assert "".join(deltas) == result.final_output and len(deltas) > 1
     assert_the_run(result, ran, sidecar, emulator, model, before)
     assert all(line["gen_ai.request.stream"] is True for line in sidecar.usage_lines()[before:])
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_a_second_run_continues_with_previous_response_id(sidecar, emulator, agents_client, model):
+    agent = Agent(name="Memory", instructions="Remember.", model=model)
+    first = Runner.run_sync(agent, "My name is Ada", run_config=RunConfig(tracing_disabled=True))
+    second = Runner.run_sync(agent, "What is my name?", previous_response_id=first.last_response_id,
+                             run_config=RunConfig(tracing_disabled=True))
+
+    flavour = MODELS[model]
+    assert first.final_output == f"Hello from the {flavour} emulator. You said: My name is Ada"
+    assert second.final_output == f"Hello from the {flavour} emulator. You said: What is my name?"
+    assert second.last_response_id != first.last_response_id
+    sent = emulator.requests(flavour)
+    assert len(sent) == 2
+    if model == "gpt-4o-mini":  # the provider keeps the conversation
+        assert sent[1]["body"]["previous_response_id"] == first.last_response_id
+    else:  # the sidecar sends the stored turn along
+        assert "My name is Ada" in json.dumps(sent[1]["body"]) and first.final_output in json.dumps(sent[1]["body"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -786,3 +787,25 @@ def test_the_responses_provider_option_chooses_native_or_translated(emulator, tm
     paths = [(request["flavour"], request["path"]) for request in emulator.requests()]
     assert paths == [("custom", "/custom/v1/responses"), ("openai", "/openai/v1/chat/completions"),
                      ("openai", "/openai/v1/chat/completions")]
+
+
+def test_concurrent_streams_each_get_their_own_answer_and_line(sidecar):
+    results: dict[str, tuple[str, str]] = {}
+
+    def run(index: int) -> None:
+        model = ["deepseek-chat", "claude-test", "gemini-test", "gpt-4o-mini"][index % 4]
+        rid = f"resp-conc-{uuid.uuid4().hex[:8]}-{index}"
+        events = list(sidecar.client().responses.create(model=model, input=f"number {index}", stream=True, **named(rid)))
+        results[rid] = (model, check_stream(events).output_text)
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(results) == 32
+    for rid, (model, text) in results.items():
+        assert text == reply(model, f"number {rid.rsplit('-', 1)[1]}")
+        line = sidecar.usage_for(rid)
+        assert line["outcome"] == "success" and line["api"] == "responses"
