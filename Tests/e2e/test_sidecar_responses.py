@@ -11,6 +11,7 @@ the `response` object. Every request is named with an X-Request-Id to find its o
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -419,6 +420,25 @@ def test_function_tool_round_trip_with_previous_response_id_and_streams(sidecar,
 
     assert second.output_text == "The tool said: sunny" and second.previous_response_id == first.id
     assert_reached(emulator, model)
+
+
+def test_gemini_thought_signatures_survive_a_stored_turn(sidecar, emulator):
+    """Gemini signs its function calls (`thoughtSignature`) and wants the signature back with the
+    call; the sidecar holds it in the stored response, so the next turn sends the real one rather
+    than the `skip_thought_signature_validator` stand-in meant for histories that lost it — as the
+    chat path does when the client hands back `extra_content.google.thought_signature`."""
+    client = sidecar.client()
+    first = client.responses.create(model="gemini-test", input=TOOL_QUESTION, tools=[WEATHER_TOOL])
+    [call] = [item for item in first.output if item.type == "function_call"]
+    signed = emulator.requests("gemini")
+    client.responses.create(model="gemini-test", previous_response_id=first.id, tools=[WEATHER_TOOL],
+                            input=[{"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}])
+
+    expected = base64.b64encode(hashlib.sha256(call.arguments.encode()).digest() * 4).decode()  # the emulator's
+    assert len(signed) == 1
+    model_turn = next(content for content in emulator.requests("gemini")[-1]["body"]["contents"]
+                      if content["role"] == "model")
+    assert model_turn["parts"][0].get("thoughtSignature") == expected
 
 
 @pytest.mark.parametrize("model", EMULATED)
