@@ -21,7 +21,7 @@ from test_adversarial_edge import Canary, Connection, edge_configuration, error_
 
 INJECTION = "a\r\nX-Injected: yes\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\n\r\nINJECTED!"
 AUTH = {"Authorization": f"Bearer {CLIENT_KEY}"}
-STORE_LIMIT = 50  # the bounded store under test (responses.store.max_entries)
+STORE_ENTRIES = 1_000  # the response store's default bound on entries
 
 
 @pytest.fixture(scope="module")
@@ -112,14 +112,14 @@ def test_crlf_in_metadata_values_is_echoed_as_data_never_as_a_header(edge, emula
     connection = Connection(edge.port)
     try:
         status, headers, body, _ = connection.exchange("POST", "/v1/responses", {
-            "model": "deepseek-chat", "input": "hi", "metadata": {"note": INJECTION}}, {"X-Request-Id": rid})
+            "model": "gemini-test", "input": "hi", "metadata": {"note": INJECTION}}, {"X-Request-Id": rid})
         assert "x-injected" not in headers
         assert status == 200 and json.loads(body)["metadata"] == {"note": INJECTION}
         status, headers, _, _ = connection.exchange("GET", "/v1/models")  # the connection is still in step
         assert status == 200 and "x-injected" not in headers
     finally:
         connection.close()
-    sent = emulator.requests("deepseek")[-1]
+    sent = emulator.requests("gemini")[-1]
     assert "x-injected" not in sent["headers"]
     edge.usage_for(rid)  # the usage file still parses line by line
 
@@ -148,21 +148,30 @@ def test_an_unusable_metadata_task_type_is_400(edge, emulator, task):
         connection.close()
 
     assert status == 400 and "x-injected" not in headers
-    assert error_of(body)["param"].startswith("metadata")  # metadata.task_type, or metadata for its size limit
+    param = error_of(body)["param"]  # metadata.task_type (or task_type), or metadata for OpenAI's size limit
+    assert param.startswith("metadata") or param == "task_type"
     assert emulator.requests() == []
 
 
 # MARK: Path tricks in a stored response id
 
 
+def clean(target: str) -> bool:
+    """A target a provider resolves exactly as sent: under /v1/, no dot segments (plain or
+    percent-encoded), no CR, LF or NUL."""
+    path = urllib.parse.unquote(urllib.parse.urlsplit(target).path)
+    segments = path.split("/")
+    return (path.startswith("/v1/") and ".." not in segments and "." not in segments
+            and not any(character in path for character in "\r\n\x00"))
+
+
 @pytest.mark.parametrize("method", ["GET", "DELETE"])
 @pytest.mark.parametrize("target", [
-    "/v1/responses/../models", "/v1/responses/..%2Fmodels", "/v1/responses/%2e%2e/%2e%2e/v1/files",
-    "/v1/responses/%2E%2E", "/v1/responses/resp_1/../../files", "/v1/responses/resp_1%2F..%2F..%2Ffiles",
-    "/v1/responses/resp_1/input_items/..%2F..%2F..%2Ffiles", "/v1/responses/resp_1%00",
-    "/v1/responses/resp_1%0d%0aX-Injected:%20yes", "/v1/responses/.%2e/.%2e/files",
+    "/v1/responses/../../etc/passwd", "/v1/responses/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+    "/v1/responses/resp_1/../../../admin", "/v1/responses/..%2F..%2F..%2Fadmin",
+    "/v1/responses/.%2e/.%2e/.%2e/admin", "/v1/responses/resp_1%00", "/v1/responses/resp_1%0d%0aX-Injected:%20yes",
 ])
-def test_a_response_id_cannot_walk_out_of_the_responses_path(edge, canary, method, target):
+def test_a_response_id_that_leaves_v1_is_refused_before_any_provider_sees_it(edge, canary, method, target):
     canary.targets.clear()
     connection = Connection(edge.port)
     try:
@@ -173,12 +182,26 @@ def test_a_response_id_cannot_walk_out_of_the_responses_path(edge, canary, metho
         assert status == 200
     finally:
         connection.close()
-    for forwarded in canary.targets[:-1]:
-        path = urllib.parse.unquote(urllib.parse.urlsplit(forwarded).path)
-        segments = path.split("/")
-        assert path.startswith("/v1/responses/") and ".." not in segments and "." not in segments, forwarded
-        assert "\r" not in path and "\n" not in path and "\x00" not in path, forwarded
-    assert canary.targets[-1] == "/v1/files?limit=1"
+    assert canary.targets == ["/v1/files?limit=1"]
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+@pytest.mark.parametrize("target", [
+    "/v1/responses/../models", "/v1/responses/..%2Fmodels", "/v1/responses/%2e%2e/%2e%2e/v1/files",
+    "/v1/responses/%2E%2E", "/v1/responses/resp_1/../../files", "/v1/responses/resp_1%2F..%2F..%2Ffiles",
+    "/v1/responses/resp_1/input_items/..%2F..%2F..%2Ffiles", "/v1/responses/.%2e/files",
+])
+def test_a_response_id_with_dot_segments_reaches_a_provider_only_as_a_clean_path(edge, canary, method, target):
+    """Inside /v1 a dot segment may resolve (the request is then the one its resolved path names,
+    under that path's policy), but a provider never receives a path it would resolve differently."""
+    canary.targets.clear()
+    connection = Connection(edge.port)
+    try:
+        status, headers, body, _ = connection.exchange(method, target)
+        assert status < 500 and "x-injected" not in headers
+    finally:
+        connection.close()
+    assert all(clean(forwarded) for forwarded in canary.targets), canary.targets
 
 
 def test_an_ordinary_unknown_id_reaches_the_passthrough_provider_escaped(edge, canary):
@@ -189,19 +212,18 @@ def test_an_ordinary_unknown_id_reaches_the_passthrough_provider_escaped(edge, c
     assert canary.targets == ["/v1/responses/resp_unknown-1_x"]
 
 
-# MARK: The bounded store
+# MARK: The bounded store (responses.store: max_entries 1,000, max_bytes 64 MiB, ttl 1 h by default)
 
 
-def store_sidecar(emulator: Any, directory: Path, store: str) -> SidecarProcess:
-    """A sidecar whose `responses.store` section is `store` (YAML lines indented by four)."""
-    text = configuration(emulator) + "\nresponses:\n  store:\n" + store
+def store_sidecar(emulator: Any, directory: Path, store: str = "") -> SidecarProcess:
+    """A sidecar whose `responses.store` section is `store` (YAML lines indented by four), or the defaults."""
+    text = configuration(emulator) + ("\nresponses:\n  store:\n" + store if store else "")
     return SidecarProcess(directory, text, provider_keys(emulator))
 
 
-@pytest.fixture(scope="module")
-def bounded(emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SidecarProcess]:
-    process = store_sidecar(emulator, tmp_path_factory.mktemp("responses-bounded"),
-                            f"    max_entries: {STORE_LIMIT}\n    ttl: 1h\n")
+@pytest.fixture
+def bounded(emulator: Any, tmp_path: Path) -> Iterator[SidecarProcess]:
+    process = store_sidecar(emulator, tmp_path / "bounded")
     yield process
     process.stop()
 
@@ -218,24 +240,54 @@ def burst(sidecar: SidecarProcess, count: int, size: int) -> list[str]:
     return ids
 
 
-def test_a_burst_evicts_the_oldest_and_memory_stays_flat(bounded, emulator):
-    burst(bounded, 4 * STORE_LIMIT, 64 * 1024)
-    before = rss_bytes(bounded)
-    ids = burst(bounded, 16 * STORE_LIMIT, 64 * 1024)  # 800 × (64 KiB in + 64 KiB echoed) ≈ 100 MiB if kept
-    after = rss_bytes(bounded)
+def test_beyond_the_entry_bound_the_oldest_are_evicted(bounded, emulator):
+    ids = burst(bounded, STORE_ENTRIES + 5, 10)
 
-    assert after - before < 24 * 1024 * 1024, f"RSS grew by {(after - before) >> 20} MiB over a full store"
     with httpx.Client(timeout=10, headers=AUTH) as http:
-        assert http.get(bounded.base_url + f"/v1/responses/{ids[-1]}").status_code == 200
-        evicted = http.get(bounded.base_url + f"/v1/responses/{ids[-STORE_LIMIT - 1]}")
-        assert evicted.status_code == 404  # forwarded to the passthrough provider, which never saw it
+        for kept in (ids[5], ids[STORE_ENTRIES // 2], ids[-1]):
+            assert http.get(bounded.base_url + f"/v1/responses/{kept}").status_code == 200
+        for evicted in ids[:5]:
+            assert http.get(bounded.base_url + f"/v1/responses/{evicted}").status_code == 404  # the provider's 404
         continued = http.post(bounded.base_url + "/v1/responses", json={
             "model": "demo", "input": "go on", "previous_response_id": ids[0]})
-        assert continued.status_code == 400 and continued.json()["error"]["code"] == "previous_response_not_found"
+    assert continued.status_code == 400 and continued.json()["error"]["code"] == "previous_response_not_found"
+    assert [request["path"] for request in emulator.requests()] == [f"/openai/v1/responses/{i}" for i in ids[:5]]
+
+
+@pytest.mark.soak
+def test_a_burst_of_large_responses_keeps_memory_flat(emulator, tmp_path):
+    # Each response stores ≈ 256 KiB (128 KiB in, echoed out): 32 of them fill an 8 MiB store.
+    # Resident memory levels off once the store has been filled a few times over.
+    process = store_sidecar(emulator, tmp_path / "bytes", "    max_bytes: 8MiB\n")
+    try:
+        burst(process, 150, 128 * 1024)
+        before = rss_bytes(process)
+        ids = burst(process, 150, 128 * 1024)  # another ≈ 38 MiB if nothing were evicted
+        after = rss_bytes(process)
+        with httpx.Client(timeout=10, headers=AUTH) as http:
+            newest = http.get(process.base_url + f"/v1/responses/{ids[-1]}").status_code
+            oldest = http.get(process.base_url + f"/v1/responses/{ids[0]}").status_code
+    finally:
+        process.stop()
+
+    assert after - before < 16 * 1024 * 1024, f"RSS grew by {(after - before) >> 20} MiB over a full store"
+    assert (newest, oldest) == (200, 404)
+
+
+def test_a_response_larger_than_the_byte_bound_is_not_kept(emulator, tmp_path):
+    process = store_sidecar(emulator, tmp_path / "tiny", "    max_bytes: 4KiB\n")
+    try:
+        [small] = burst(process, 1, 10)
+        [large] = burst(process, 1, 8 * 1024)
+        with httpx.Client(timeout=10, headers=AUTH) as http:
+            statuses = [http.get(process.base_url + f"/v1/responses/{i}").status_code for i in (small, large)]
+    finally:
+        process.stop()
+    assert statuses == [200, 404]
 
 
 def test_stored_responses_expire_after_the_ttl(emulator, tmp_path):
-    process = store_sidecar(emulator, tmp_path / "ttl", "    max_entries: 100\n    ttl: 1s\n")
+    process = store_sidecar(emulator, tmp_path / "ttl", "    ttl: 1s\n")  # the smallest ttl allowed
     try:
         [kept] = burst(process, 1, 10)
         with httpx.Client(timeout=10, headers=AUTH) as http:

@@ -13,7 +13,9 @@ and no network beyond 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+from typing import Any
 
 os.environ["OPENAI_AGENTS_DISABLE_TRACING"] = "1"  # before the SDK reads it
 
@@ -26,7 +28,19 @@ from sidecar import CLIENT_KEY
 
 MODELS = {"gpt-4o-mini": "openai", "claude-test": "anthropic", "gemini-test": "gemini"}
 QUESTION = "Use every tool please"
-FINAL = 'The tool said: sunny in Florence, Italy; noon in Florence, Italy; {"assistant": "Clock"}'
+TOOLS_SAID = "The tool said: sunny in Florence, Italy; noon in Florence, Italy; "
+
+
+def handoff_said(model: str) -> Any:
+    """How the clock agent's answer renders the handoff's output `{"assistant": "Clock"}`: Gemini
+    gets a JSON tool output as a structured functionResponse `{"result": …}`, which the
+    emulator shows as its JSON."""
+    return {"result": {"assistant": "Clock"}} if model == "gemini-test" else {"assistant": "Clock"}
+
+
+def assert_final(text: str, model: str) -> None:
+    assert text.startswith(TOOLS_SAID), text
+    assert json.loads(text[len(TOOLS_SAID):]) == handoff_said(model)
 
 
 def agents_for(model: str, ran: list[tuple[str, str]]) -> Agent:
@@ -66,7 +80,7 @@ def new_usage_lines(sidecar, before: int, count: int) -> list[dict]:
 def assert_the_run(result, ran, sidecar, emulator, model, before) -> None:
     assert ran == [("weather", "Florence, Italy"), ("time", "Florence, Italy")]
     assert result.last_agent.name == "Clock"
-    assert result.final_output == FINAL
+    assert_final(result.final_output, model)
     kinds = [type(item) for item in result.new_items]
     assert kinds.count(ToolCallItem) == 2 and kinds.count(ToolCallOutputItem) == 2
     assert HandoffCallItem in kinds and HandoffOutputItem in kinds
@@ -114,6 +128,25 @@ def test_an_agent_with_tools_and_a_handoff_streamed(sidecar, emulator, agents_cl
 
     result, deltas = asyncio.run(run())
 
-    assert "".join(deltas) == FINAL and len(deltas) > 1
+    assert "".join(deltas) == result.final_output and len(deltas) > 1
     assert_the_run(result, ran, sidecar, emulator, model, before)
     assert all(line["gen_ai.request.stream"] is True for line in sidecar.usage_lines()[before:])
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_a_second_run_continues_with_previous_response_id(sidecar, emulator, agents_client, model):
+    agent = Agent(name="Memory", instructions="Remember.", model=model)
+    first = Runner.run_sync(agent, "My name is Ada", run_config=RunConfig(tracing_disabled=True))
+    second = Runner.run_sync(agent, "What is my name?", previous_response_id=first.last_response_id,
+                             run_config=RunConfig(tracing_disabled=True))
+
+    flavour = MODELS[model]
+    assert first.final_output == f"Hello from the {flavour} emulator. You said: My name is Ada"
+    assert second.final_output == f"Hello from the {flavour} emulator. You said: What is my name?"
+    assert second.last_response_id != first.last_response_id
+    sent = emulator.requests(flavour)
+    assert len(sent) == 2
+    if model == "gpt-4o-mini":  # the provider keeps the conversation
+        assert sent[1]["body"]["previous_response_id"] == first.last_response_id
+    else:  # the sidecar sends the stored turn along
+        assert "My name is Ada" in json.dumps(sent[1]["body"]) and first.final_output in json.dumps(sent[1]["body"])

@@ -1531,3 +1531,13 @@ def test_responses_input_tokens_and_compact(emulator: Emulator) -> None:
     assert (counted.object, counted.input_tokens) == ("response.input_tokens", 7)
     assert compacted.object == "response.compaction" and compacted.output[0].type == "compaction"
     assert compacted.usage.input_tokens == 4
+
+
+def test_deepseek_refuses_content_parts_like_the_real_api(emulator: Emulator) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        oai(emulator, "deepseek").chat.completions.create(model="deepseek-chat", messages=[
+            {"role": "system", "content": SYSTEM}, {"role": "user", "content": [{"type": "text", "text": USER}]}])
+
+    assert caught.value.body["message"].startswith(
+        "Failed to deserialize the JSON body into the target type: messages[1]: invalid type: sequence, expected a string")
+    assert (caught.value.body["type"], caught.value.body["code"]) == ("invalid_request_error", "invalid_request_error")

@@ -180,6 +180,10 @@ class OpenAIFamily(Provider):
             return self.bad_request("Missing required parameter: 'messages'.", "messages")
         if not isinstance(body.get("model"), str) or not body["model"]:
             return self.bad_request("Missing required parameter: 'model'.", "model")
+        if self.flavour == "deepseek":
+            rejected = self._deepseek_content_parts(body["messages"])
+            if rejected is not None:
+                return rejected
         prompt = chat_prompt(body, reasoning=self._reasoning(body))
         reply = replies.plan_reply(self.flavour, prompt, call.behaviour, self._tool_id)
         meta = {"id": self._completion_id(), "created": int(time.time()), "model": body["model"]}
@@ -190,6 +194,16 @@ class OpenAIFamily(Provider):
         completion = self._completion(meta, prompt.n, reply)
         return await wire.send_body(call.request, call.behaviour, status=200, body=self._encode(completion),
                                     content_type="application/json")
+
+    def _deepseek_content_parts(self, messages: list[Any]) -> web.Response | None:
+        """DeepSeek takes a message's content only as a string: an array of parts is its 400."""
+        for index, message in enumerate(messages):
+            if isinstance(message, dict) and isinstance(message.get("content"), list):
+                return self._json(errors.openai_error(
+                    f"Failed to deserialize the JSON body into the target type: messages[{index}]: invalid type: "
+                    "sequence, expected a string at line 1 column 1", "invalid_request_error",
+                    code="invalid_request_error"), 400)
+        return None
 
     def _reasoning(self, body: dict[str, Any]) -> bool:
         if self.flavour == "deepseek":
