@@ -62,6 +62,10 @@ struct Pipeline: Sendable {
         case .provider(let provider, let encoded, let relay):
             try self.authorizeUnrouted(request, context: context)
             return try await self.send(encoded, to: provider, relay: relay, context: &context, holdings: &holdings)
+        case .local(let body, let extra):
+            var headers = Self.headers(requestID: context.id, contentType: "application/json")
+            headers.add(contentsOf: extra)
+            return self.respond(status: .ok, headers: headers, bytes: body.serialized(), context: context)
         }
     }
 

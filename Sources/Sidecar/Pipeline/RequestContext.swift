@@ -18,6 +18,8 @@ struct RequestContext: Sendable {
         case openAI = "openai"
         /// The original service API, `/api/v1/*`.
         case service
+        /// Anthropic's Messages API, `/v1/messages`.
+        case anthropic
     }
 
     /// Where the request went, as far as it got.

@@ -28,6 +28,18 @@ struct ModelsRoutes: Sendable {
         return .json(["object": "list", "data": .array(data)])
     }
 
+    /// The list in Anthropic's shape, for clients that send `anthropic-version`: `data` of
+    /// `{"type":"model","id","display_name","created_at"}`, `has_more: false`, `first_id`,
+    /// `last_id`.
+    func anthropicList(for client: ClientIdentity) -> ServerResponse {
+        let created = Date(timeIntervalSince1970: Double(self.created)).formatted(.iso8601)
+        let ids = self.listed(for: client, in: self.store.current).map(\.name)
+        let data = ids.map { id -> JSONValue in
+            ["type": "model", "id": .string(id), "display_name": .string(id), "created_at": .string(created)]
+        }
+        return .json(["data": .array(data), "has_more": false, "first_id": .optional(ids.first), "last_id": .optional(ids.last)])
+    }
+
     func openAIModel(id: String, for client: ClientIdentity) -> ServerResponse {
         do {
             try NamePolicy.model.checked(id)

@@ -43,6 +43,10 @@ struct SidecarRouter: Sendable {
         case (.POST, "/v1/chat/completions"): await self.pipeline.serve(ChatEndpoint(), request, api: .openAI)
         case (.POST, "/api/v1/chat/completions"): await self.pipeline.serve(ChatEndpoint(), request, api: .service)
         case (.POST, "/v1/embeddings"): await self.pipeline.serve(EmbeddingsEndpoint(), request, api: .openAI)
+        case (.POST, "/v1/messages"): await self.pipeline.serve(MessagesEndpoint(), request, api: .anthropic)
+        case (.POST, "/v1/messages/count_tokens"): await self.pipeline.serve(CountTokensEndpoint(), request, api: .anthropic)
+        case (.GET, "/v1/models") where request.header("anthropic-version") != nil:
+            self.pipeline.authenticated(request) { self.models.anthropicList(for: $0) }
         case (.GET, "/v1/models"): self.pipeline.authenticated(request) { self.models.openAIList(for: $0) }
         case (.GET, let path) where path.hasPrefix("/v1/models/"):
             self.pipeline.authenticated(request) {
