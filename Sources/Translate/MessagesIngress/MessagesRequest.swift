@@ -9,10 +9,11 @@
 /// view of what the sidecar routes and bills by, and its translation to the canonical
 /// ``ChatRequest`` for every provider that does not speak Messages itself.
 ///
-/// Checked here, so that a bad request gets a 400 naming the field whatever the target: `model`
-/// (a string), `max_tokens` (required, 1 to ``ChatRequest/maximumOutputTokens``), `messages`
-/// (non-empty, roles `user` and `assistant`, content a string or known blocks), `system`,
-/// `tools`, `tool_choice`, `thinking`, `stop_sequences`, `metadata` and `stream`.
+/// Parsing checks only what the sidecar relies on for every target — `model` (a string),
+/// `max_tokens` (required, 1 to ``ChatRequest/maximumOutputTokens``), `stream`,
+/// `metadata.task_type` — so that an Anthropic provider receives every field it knows, newer
+/// ones included. The translation (``MessagesToChat``) checks the rest; its 400, naming the
+/// field, is thrown by ``chatRequest(for:)`` when the request goes to another provider.
 public struct MessagesRequest: Sendable {
     /// The request object as received, without the sidecar's own `metadata.task_type`.
     public var body: JSONObject
@@ -23,17 +24,16 @@ public struct MessagesRequest: Sendable {
     /// `metadata.task_type`: the sidecar's task type, used for routing and removed before
     /// the request is forwarded (Anthropic accepts only `metadata.user_id`).
     public var taskType: String?
-    /// `thinking.budget_tokens` when `thinking.type` is `enabled`.
-    public var thinkingBudget: Int?
-    /// The conversation in Chat Completions form, before the target's controls are applied.
-    let chatBody: JSONObject
-    /// The canonical request: used for token estimates and billing, whatever the target.
+    /// The translation, or why there is none.
+    private let translation: Result<MessagesToChat.Translation, TranslationError>
+    /// The canonical request, for token estimates and billing whatever the target: the
+    /// translation, or — when the request holds what only Anthropic understands — one user
+    /// message holding its `system`, `messages` and `tools` as JSON text.
     public let chat: ChatRequest
 
     /// Parses and validates a request body.
-    /// - Throws: ``TranslationError/Code/invalidRequest`` naming the field, or
-    ///   ``TranslationError/Code/unsupportedFeature`` for a field no translation can carry.
     /// - Parameter counting: a `count_tokens` body, which has no `max_tokens` (1 is assumed).
+    /// - Throws: ``TranslationError/Code/invalidRequest`` naming the field.
     public init(
         parsing bytes: some Collection<UInt8>,
         counting: Bool = false,
@@ -64,9 +64,14 @@ public struct MessagesRequest: Sendable {
         var body = object
         self.taskType = try Self.takeTaskType(from: &body, reader: reader)
         self.body = body
-        self.thinkingBudget = try Self.thinkingBudget(reader)
-        self.chatBody = try MessagesToChat(reader: reader, maxTokens: maxTokens, stream: self.stream).body()
-        self.chat = try ChatRequest(object: self.chatBody)
+        do throws(TranslationError) {
+            let translation = try MessagesToChat(reader: FieldReader(object: body), maxTokens: maxTokens, stream: self.stream).translation()
+            self.chat = try ChatRequest(object: translation.body)
+            self.translation = .success(translation)
+        } catch {
+            self.translation = .failure(error)
+            self.chat = try Self.digest(of: body, model: self.model)
+        }
     }
 
     /// The canonical request for a provider of `dialect`, with the Messages controls Chat
@@ -74,9 +79,10 @@ public struct MessagesRequest: Sendable {
     /// `thinking` as `reasoning_effort` (budget below 4,096 `low`, below 16,384 `medium`, else
     /// `high`) or as `enable_thinking` / `thinking_budget`, else dropped; `top_k` kept or dropped.
     public func chatRequest(for dialect: any Dialect) throws(TranslationError) -> ChatRequest {
+        let translation = try self.translation.get()
         let extensions = dialect.chatExtensions
-        var body = self.chatBody
-        if let budget = self.thinkingBudget {
+        var body = translation.body
+        if let budget = translation.thinkingBudget {
             switch extensions.thinking {
             case .reasoningEffort: body["reasoning_effort"] = .string(Self.reasoningEffort(forBudget: budget))
             case .enableThinking:
@@ -84,7 +90,7 @@ public struct MessagesRequest: Sendable {
                 body["thinking_budget"] = .int(budget)
             case .none: break
             }
-        } else if self.body["thinking"]?["type"] == "disabled", extensions.thinking == .enableThinking {
+        } else if translation.thinkingDisabled, extensions.thinking == .enableThinking {
             body["enable_thinking"] = false
         }
         if extensions.topK, let topK = self.body["top_k"], !topK.isNull { body["top_k"] = topK }
@@ -111,19 +117,11 @@ public struct MessagesRequest: Sendable {
         return taskType
     }
 
-    private static func thinkingBudget(_ reader: FieldReader) throws(TranslationError) -> Int? {
-        guard let thinking = try reader.optionalObject("thinking") else { return nil }
-        switch try thinking.requiredString("type") {
-        case "enabled":
-            guard let budget = try thinking.optionalCount("budget_tokens", from: 1, to: ChatRequest.maximumOutputTokens) else {
-                throw .invalid("'thinking.budget_tokens' is required.", param: "thinking.budget_tokens")
-            }
-            return budget
-        case "disabled":
-            return nil
-        case let other:
-            throw .invalid("'thinking.type' must be \"enabled\" or \"disabled\", not \"\(other)\".", param: "thinking.type")
-        }
+    /// One user message holding the request's `system`, `messages` and `tools` as JSON text.
+    private static func digest(of body: JSONObject, model: String) throws(TranslationError) -> ChatRequest {
+        let parts = ["system", "messages", "tools"].compactMap { body[$0]?.jsonString }
+        let message: JSONObject = ["role": "user", "content": .string(parts.joined(separator: "\n"))]
+        return try ChatRequest(object: ["model": .string(model), "messages": [.object(message)]])
     }
 }
 

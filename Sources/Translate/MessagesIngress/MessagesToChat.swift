@@ -14,6 +14,8 @@
 ///   (→ `required`), `tool` (→ the function), `none`; `disable_parallel_tool_use` →
 ///   `parallel_tool_calls: false`. Server tools (a `type` other than `custom`) → 400.
 /// - Content blocks: see ``MessagesContent``.
+/// - `thinking`: `enabled` with its budget (see ``MessagesRequest/chatRequest(for:)``);
+///   `adaptive` (the model decides) and `disabled` leave it to the provider's default.
 /// - `mcp_servers` and `container` → 400; `cache_control`, citations, `service_tier` and
 ///   other fields → dropped.
 struct MessagesToChat {
@@ -24,7 +26,35 @@ struct MessagesToChat {
     /// Top-level fields no translation can carry: asking for them is a 400 naming the field.
     static let inexpressibleFields = ["mcp_servers", "container"]
 
-    func body() throws(TranslationError) -> JSONObject {
+    /// The Chat Completions body and the thinking it asks for.
+    struct Translation: Sendable {
+        var body: JSONObject
+        /// `thinking.budget_tokens` when `thinking.type` is `enabled`.
+        var thinkingBudget: Int?
+        /// Whether `thinking.type` is `disabled`.
+        var thinkingDisabled = false
+    }
+
+    func translation() throws(TranslationError) -> Translation {
+        var translation = Translation(body: try self.body())
+        guard let thinking = try self.reader.optionalObject("thinking") else { return translation }
+        switch try thinking.requiredString("type") {
+        case "enabled":
+            guard let budget = try thinking.optionalCount("budget_tokens", from: 1, to: ChatRequest.maximumOutputTokens) else {
+                throw .invalid("'thinking.budget_tokens' is required.", param: "thinking.budget_tokens")
+            }
+            translation.thinkingBudget = budget
+        case "disabled":
+            translation.thinkingDisabled = true
+        case "adaptive":
+            break
+        case let other:
+            throw .invalid("'thinking.type' must be \"enabled\", \"adaptive\" or \"disabled\", not \"\(other)\".", param: "thinking.type")
+        }
+        return translation
+    }
+
+    private func body() throws(TranslationError) -> JSONObject {
         for key in Self.inexpressibleFields where self.reader.optionalValue(key) != nil {
             throw TranslationError(.unsupportedFeature, "'\(key)' can be sent only to Anthropic models.", param: key)
         }
