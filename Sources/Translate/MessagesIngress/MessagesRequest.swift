@@ -77,7 +77,8 @@ public struct MessagesRequest: Sendable {
     /// The canonical request for a provider of `dialect`, with the Messages controls Chat
     /// Completions lacks carried the way that dialect takes them (``ChatExtensions``):
     /// `thinking` as `reasoning_effort` (budget below 4,096 `low`, below 16,384 `medium`, else
-    /// `high`) or as `enable_thinking` / `thinking_budget`, else dropped; `top_k` kept or dropped.
+    /// `high`), as `enable_thinking` / `thinking_budget`, as DeepSeek's `thinking.type`, else
+    /// dropped; `top_k` kept or dropped.
     public func chatRequest(for dialect: any Dialect) throws(TranslationError) -> ChatRequest {
         let translation = try self.translation.get()
         let extensions = dialect.chatExtensions
@@ -88,10 +89,15 @@ public struct MessagesRequest: Sendable {
             case .enableThinking:
                 body["enable_thinking"] = true
                 body["thinking_budget"] = .int(budget)
+            case .thinkingType: body["thinking"] = ["type": "enabled"]
             case .none: break
             }
-        } else if translation.thinkingDisabled, extensions.thinking == .enableThinking {
-            body["enable_thinking"] = false
+        } else if translation.thinkingDisabled {
+            switch extensions.thinking {
+            case .enableThinking: body["enable_thinking"] = false
+            case .thinkingType: body["thinking"] = ["type": "disabled"]
+            case .reasoningEffort, .none: break
+            }
         }
         if extensions.topK, let topK = self.body["top_k"], !topK.isNull { body["top_k"] = topK }
         return try ChatRequest(object: body)
@@ -133,7 +139,9 @@ public struct ChatExtensions: Sendable, Hashable {
         case reasoningEffort
         /// `enable_thinking` and `thinking_budget` (DashScope compatible mode).
         case enableThinking
-        /// Not at all: the model decides (DeepSeek picks it by model), so it is dropped.
+        /// `thinking: {"type": "enabled"}` without a budget (DeepSeek).
+        case thinkingType
+        /// Not at all (generic OpenAI-compatible servers have no common field): dropped.
         case none
     }
 

@@ -42,9 +42,14 @@ extension OpenAICompatibleDialect {
             chatExtensions: ChatExtensions(thinking: .reasoningEffort, topK: false)
         )
         /// DeepSeek: rejects `reasoning_content` of earlier turns (HTTP 400) but needs it echoed
-        /// within the current tool-calling turn in thinking mode. Thinking is chosen by model
-        /// (`deepseek-reasoner`), so neither `thinking` nor `top_k` is sent.
-        public static let deepSeek = Quirks(renamesMaxCompletionTokens: true, mapsDeveloperToSystem: true, reasoningHistory: .keepCurrentTurn)
+        /// within the current tool-calling turn in thinking mode. Thinking is switched with
+        /// `thinking.type` (no budget); no `top_k`.
+        public static let deepSeek = Quirks(
+            renamesMaxCompletionTokens: true,
+            mapsDeveloperToSystem: true,
+            reasoningHistory: .keepCurrentTurn,
+            chatExtensions: ChatExtensions(thinking: .thinkingType, topK: false)
+        )
         /// DashScope compatible mode (Qwen): `enable_thinking` and friends pass through as sent;
         /// thinking as `enable_thinking` / `thinking_budget`, `top_k` kept.
         public static let dashScope = Quirks(

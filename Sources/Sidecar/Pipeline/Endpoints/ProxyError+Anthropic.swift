@@ -19,8 +19,12 @@ extension ProxyError {
         }
     }
 
-    /// The error in Anthropic's shape, its type following ``anthropicStatus``.
+    /// The error in Anthropic's shape, its type following ``anthropicStatus``. Anthropic's shape
+    /// has no `param`, so the message names the field the way Anthropic's own do:
+    /// `max_tokens: Field required`.
     var anthropicBody: AnthropicErrorBody {
-        AnthropicErrorBody(type: AnthropicErrorBody.type(forStatus: self.anthropicStatus), message: self.message)
+        var message = self.message
+        if let param = self.param, !message.hasPrefix(param + ":") { message = "\(param): \(message)" }
+        return AnthropicErrorBody(type: AnthropicErrorBody.type(forStatus: self.anthropicStatus), message: message)
     }
 }
