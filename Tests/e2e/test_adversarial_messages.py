@@ -269,3 +269,17 @@ def test_the_providers_own_error_event_is_passed_on_once(sidecar, emulator):
     response = post(sidecar, "/v1/messages", {"model": "claude-test", "max_tokens": 50, "messages": HELLO, "stream": True}, {})
     assert response.text.count("event: error") == 1
     assert response.text.rstrip().endswith('{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}')
+
+
+def test_a_duplicate_model_key_cannot_bypass_routing(sidecar, emulator):
+    """JSON with two `model` members: the sidecar routes by one and forwards exactly one, the
+    route's upstream model — never the client's other name, which the provider would read."""
+    raw = (b'{"model":"claude-opus-4-1","max_tokens":5,"messages":[{"role":"user","content":"Hi"}],'
+           b'"model":"claude-test"}')
+    with httpx.Client(timeout=30) as client:
+        response = client.post(sidecar.base_url + "/v1/messages", content=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    sent = emulator.requests("anthropic")[-1]
+    assert sent["body"]["model"] == "claude-sonnet-4-20250514"
+    assert b"claude-opus" not in json.dumps(sent["body"]).encode()
+    assert sidecar.usage_for(response.headers["x-request-id"])["model"] == "claude-test"
