@@ -283,3 +283,15 @@ def test_a_duplicate_model_key_cannot_bypass_routing(sidecar, emulator):
     assert sent["body"]["model"] == "claude-sonnet-4-20250514"
     assert b"claude-opus" not in json.dumps(sent["body"]).encode()
     assert sidecar.usage_for(response.headers["x-request-id"])["model"] == "claude-test"
+
+
+@pytest.mark.parametrize("path", ["/v1/Messages", "/v1/messages;x", "/v1/MESSAGES/count_tokens"])
+def test_another_spelling_of_messages_is_not_passed_through(sidecar, emulator, path):
+    """With a passthrough provider, a path a provider could read as /v1/messages would generate
+    tokens the quotas never see: 400, and nothing is forwarded."""
+    body = {"model": "claude-test", "max_tokens": 5, "messages": HELLO}
+    with httpx.Client(timeout=30) as client:
+        response = client.post(sidecar.base_url + path, json=body)
+    sidecar_module.ERROR_BODIES.append(response.text)
+    assert response.status_code == 400, response.text
+    assert not emulator.requests()
