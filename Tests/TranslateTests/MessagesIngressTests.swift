@@ -181,6 +181,17 @@ import Translate
         #expect(request.chat.messages.count == 1, "a digest still estimates the prompt")
     }
 
+    /// A request only Anthropic can take is estimated from its texts, not from base64 data.
+    @Test func theDigestEstimatesTextNotData() throws {
+        let image = String(repeating: "A", count: 400_000)
+        let request = try Self.messages(
+            #"{"model":"m","max_tokens":9,"container":{"id":"c"},"system":"one two","messages":[{"role":"user","content":["#
+                + #"{"type":"image","source":{"type":"base64","media_type":"image/png","data":"\#(image)"}},{"type":"text","text":"three"}]}]}"#
+        )
+        #expect(TokenEstimator.estimatePromptTokens(request.chat) < 100)
+        #expect(request.chat.messages.first?.content.text.contains("three") == true)
+    }
+
     @Test(arguments: [
         (#"[{"role":"system","content":"x"}]"#, "messages[0].role"),
         (#"[{"role":"user","content":[{"type":"image","source":{"type":"file","file_id":"f"}}]}]"#, "messages[0].content[0].source.type"),

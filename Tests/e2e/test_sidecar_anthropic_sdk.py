@@ -188,6 +188,14 @@ def test_count_tokens_by_anthropic_and_estimated_elsewhere(sidecar, emulator):
         assert sidecar.usage_for(answer.headers["x-request-id"])["gen_ai.operation.name"] == "count_tokens"
 
 
+def test_models_in_anthropics_list_shape(sidecar):
+    page = client(sidecar).models.list()
+    ids = [model.id for model in page.data]
+    assert "claude-test" in ids and "gpt-4o-mini" in ids
+    assert all(model.type == "model" and model.display_name and model.created_at for model in page.data)
+    assert page.has_more is False and page.first_id == ids[0] and page.last_id == ids[-1]
+
+
 def test_prompt_cache_usage_priced_for_anthropic(sidecar, emulator):
     emulator.behaviours("anthropic", [{"usage": {"prompt_tokens": 1000, "cached_tokens": 600, "cache_creation_tokens": 300,
                                                  "completion_tokens": 50}}])

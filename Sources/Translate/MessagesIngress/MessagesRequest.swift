@@ -28,7 +28,7 @@ public struct MessagesRequest: Sendable {
     private let translation: Result<MessagesToChat.Translation, TranslationError>
     /// The canonical request, for token estimates and billing whatever the target: the
     /// translation, or — when the request holds what only Anthropic understands — one user
-    /// message holding its `system`, `messages` and `tools` as JSON text.
+    /// message holding the texts of its `system`, `messages` and `tools`.
     public let chat: ChatRequest
 
     /// Parses and validates a request body.
@@ -123,11 +123,27 @@ public struct MessagesRequest: Sendable {
         return taskType
     }
 
-    /// One user message holding the request's `system`, `messages` and `tools` as JSON text.
+    /// One user message holding the texts of the request's `system`, `messages` and `tools`:
+    /// every string but base64 `data` and thinking `signature`s, which are not prompt text.
     private static func digest(of body: JSONObject, model: String) throws(TranslationError) -> ChatRequest {
-        let parts = ["system", "messages", "tools"].compactMap { body[$0]?.jsonString }
-        let message: JSONObject = ["role": "user", "content": .string(parts.joined(separator: "\n"))]
+        var texts: [String] = []
+        for key in ["system", "messages", "tools"] {
+            if let value = body[key] { Self.collectTexts(value, into: &texts) }
+        }
+        let message: JSONObject = ["role": "user", "content": .string(texts.joined(separator: " "))]
         return try ChatRequest(object: ["model": .string(model), "messages": [.object(message)]])
+    }
+
+    private static func collectTexts(_ value: JSONValue, into texts: inout [String]) {
+        switch value {
+        case .string(let text): texts.append(text)
+        case .array(let elements): for element in elements { Self.collectTexts(element, into: &texts) }
+        case .object(let object):
+            for member in object where member.key != "data" && member.key != "signature" {
+                Self.collectTexts(member.value, into: &texts)
+            }
+        default: break
+        }
     }
 }
 

@@ -124,7 +124,11 @@ struct MessagesEndpoint: Endpoint {
         }
         context.billing = billing
         guard !native else { return bytes }
-        let id = "msg_" + fresh.responseID.dropFirst("chatcmpl-".count)
-        return MessagesAnswer.message(from: completion, usage: billing.usage, fallbackID: id).serialized()
+        return MessagesAnswer.message(from: completion, usage: billing.usage, fallbackID: Self.messageID()).serialized()
+    }
+
+    /// A fresh message id for answers whose provider sent none: `msg_` and random hex digits.
+    static func messageID() -> String {
+        "msg_" + ResponseContext.fresh(model: "").responseID.dropFirst("chatcmpl-".count)
     }
 }

@@ -22,7 +22,7 @@ struct MessagesRelay: StreamRelay {
     ///   the usage `message_delta` reports.
     init(request: ChatRequest, route: RouteCandidate) {
         self.chat = ChatRelay(request: request, route: route)
-        self.encoder = MessagesStreamEncoder(model: route.upstreamModel, id: "msg_" + route.upstreamModel)
+        self.encoder = MessagesStreamEncoder(model: route.upstreamModel, id: MessagesEndpoint.messageID())
     }
 
     func headers(for upstream: UpstreamResponseHead) -> HTTPHeaders {
