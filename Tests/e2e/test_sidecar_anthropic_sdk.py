@@ -194,6 +194,10 @@ def test_models_in_anthropics_list_shape(sidecar):
     assert "claude-test" in ids and "gpt-4o-mini" in ids
     assert all(model.type == "model" and model.display_name and model.created_at for model in page.data)
     assert page.has_more is False and page.first_id == ids[0] and page.last_id == ids[-1]
+    assert client(sidecar).models.retrieve("claude-test").id == "claude-test"
+    with pytest.raises(anthropic.NotFoundError) as missing:
+        client(sidecar).models.retrieve("no-such-model")
+    assert missing.value.body["error"]["type"] == "not_found_error"
 
 
 def test_prompt_cache_usage_priced_for_anthropic(sidecar, emulator):

@@ -48,6 +48,10 @@ struct SidecarRouter: Sendable {
         case (.GET, "/v1/models") where request.header("anthropic-version") != nil:
             self.pipeline.authenticated(request) { self.models.anthropicList(for: $0) }
         case (.GET, "/v1/models"): self.pipeline.authenticated(request) { self.models.openAIList(for: $0) }
+        case (.GET, let path) where path.hasPrefix("/v1/models/") && request.header("anthropic-version") != nil:
+            self.pipeline.authenticated(request) {
+                self.models.anthropicModel(id: RequestPath.decoded(String(path.dropFirst("/v1/models/".count))), for: $0)
+            }
         case (.GET, let path) where path.hasPrefix("/v1/models/"):
             self.pipeline.authenticated(request) {
                 self.models.openAIModel(id: RequestPath.decoded(String(path.dropFirst("/v1/models/".count))), for: $0)
