@@ -25,6 +25,10 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case dialect
     /// Raw bytes through SwiftNIO's HTTP/1.1 decoder into the sidecar's router.
     case http
+    /// The Messages ingress: a request body parsed, translated for every dialect and encoded
+    /// (and passed through for Anthropic), and the same bytes read as an OpenAI event stream
+    /// written as Messages events.
+    case messages
 
     /// Runs the target on one input.
     public func run(_ input: [UInt8]) {
@@ -34,6 +38,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .yaml: Self.yaml(input)
         case .dialect: Self.dialect(input)
         case .http: Self.http(input)
+        case .messages: Self.messages(input)
         }
     }
 }
