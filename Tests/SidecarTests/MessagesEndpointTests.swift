@@ -63,6 +63,10 @@ import Translate
         )
         #expect(headers.version == "2023-06-01")
         #expect(headers.betas == ["prompt-caching-2024-07-31", "token-efficient-tools-2025-02-19"])
+        let lines = try AnthropicClientHeaders(Self.request([("anthropic-beta", "a-1"), ("anthropic-beta", "b-2,c-3")]))
+        #expect(lines.betas == ["a-1", "b-2", "c-3"])
+        let tooMany = (0..<9).map { ("anthropic-beta", "f\($0)a,f\($0)b") }
+        #expect(throws: ProxyError.self) { try AnthropicClientHeaders(Self.request(tooMany)) }
     }
 
     @Test(arguments: [

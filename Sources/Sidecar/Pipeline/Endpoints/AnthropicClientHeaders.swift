@@ -5,11 +5,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+import NIOHTTP1
+
 /// The Anthropic headers a Messages client sends that reach an `anthropic` provider:
 /// `anthropic-version` (a date, `2023-06-01`) and `anthropic-beta` (comma-separated flags such
-/// as `prompt-caching-2024-07-31`). Checked before they are forwarded: a version is
-/// `YYYY-MM-DD`, a flag at most ``maximumFlagBytes`` of letters, digits, `-`, `_` and `.`, at
-/// most ``maximumFlags`` of them; anything else is a 400 naming the header. The client's
+/// as `prompt-caching-2024-07-31`, on one line or several). Checked before they are forwarded: a
+/// version is `YYYY-MM-DD`, a flag at most ``maximumFlagBytes`` of letters, digits, `-`, `_` and
+/// `.`, at most ``maximumFlags`` of them; anything else is a 400 naming the header. The client's
 /// `x-api-key` is its sidecar token and is never forwarded.
 struct AnthropicClientHeaders: Sendable {
     /// The most beta flags forwarded (16).
@@ -33,8 +35,10 @@ struct AnthropicClientHeaders: Sendable {
             }
             self.version = version
         }
-        guard let value = request.header("anthropic-beta") else { return }
-        let flags = value.split(separator: ",").map { String($0.trimmed) }.filter { !$0.isEmpty }
+        // Every `anthropic-beta` line counts, as if joined by commas.
+        let values = request.headers["anthropic-beta"]
+        guard !values.isEmpty else { return }
+        let flags = values.joined(separator: ",").split(separator: ",").map { String($0.trimmed) }.filter { !$0.isEmpty }
         guard flags.count <= Self.maximumFlags, flags.allSatisfy(Self.isFlag) else {
             throw ProxyError(
                 .invalidRequest,
