@@ -71,6 +71,28 @@ extension FuzzTarget {
         }
     }
 
+    /// A Messages request to every dialect, and the input as an OpenAI stream to Messages events.
+    static func messages(_ input: [UInt8]) {
+        if let request = try? MessagesRequest(parsing: input) {
+            let target = UpstreamTarget(model: "m", maxOutputTokens: 64)
+            _ = AnthropicDialect().encodeMessages(request.body, target: target, version: nil, betas: [], streaming: request.stream)
+            for dialect in Self.dialects {
+                guard let chat = try? request.chatRequest(for: dialect) else { continue }
+                _ = try? dialect.encodeRequest(chat, target: target)
+            }
+        }
+        var parser = SSEParser()
+        var encoder = MessagesStreamEncoder(model: "m", id: "msg_fuzz")
+        var output: [UInt8] = []
+        for event in (try? parser.feed(input)) ?? [] {
+            if let chunk = (try? JSONValue.parse(event.data))?.objectValue { encoder.encode(chunk, into: &output) }
+        }
+        encoder.finish(into: &output)
+        var reader = SSEParser()
+        let events = (try? reader.feed(output)) ?? []
+        precondition(events.last?.event == "message_stop", "the Messages stream did not end with message_stop")
+    }
+
     private static func stream(_ body: [UInt8], through translator: any StreamTranslator) {
         var translator = translator
         var parser = SSEParser()

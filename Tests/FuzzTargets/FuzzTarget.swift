@@ -27,6 +27,10 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case http
     /// A Responses request translated to the chat model, and chat chunks written as Responses events.
     case responses
+    /// The Messages ingress: a request body parsed, translated for every dialect and encoded
+    /// (and passed through for Anthropic), and the same bytes read as an OpenAI event stream
+    /// written as Messages events.
+    case messages
 
     /// Runs the target on one input.
     public func run(_ input: [UInt8]) {
@@ -37,6 +41,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .dialect: Self.dialect(input)
         case .http: Self.http(input)
         case .responses: Self.responses(input)
+        case .messages: Self.messages(input)
         }
     }
 }

@@ -49,15 +49,15 @@ TEST_FILES = [
 SUITE_API_KEY = "My API Key"
 
 
-def fetch_sdist(version: str, workdir: Path) -> Path:
-    """The unpacked sdist of openai==version, downloaded once per workdir."""
-    unpacked = workdir / f"openai-{version}"
+def fetch_sdist(version: str, workdir: Path, distribution: str = "openai") -> Path:
+    """The unpacked sdist of distribution==version, downloaded once per workdir."""
+    unpacked = workdir / f"{distribution}-{version}"
     if (unpacked / "tests" / "api_resources").is_dir():
         return unpacked
     workdir.mkdir(parents=True, exist_ok=True)
-    archive = workdir / f"openai-{version}.tar.gz"
+    archive = workdir / f"{distribution}-{version}.tar.gz"
     if not archive.exists():
-        subprocess.run([sys.executable, "-m", "pip", "download", f"openai=={version}", "--no-binary", ":all:",
+        subprocess.run([sys.executable, "-m", "pip", "download", f"{distribution}=={version}", "--no-binary", ":all:",
                         "--no-deps", "--quiet", "--dest", str(workdir)], check=True)
     with tarfile.open(archive) as tar:
         tar.extractall(workdir, filter="data")

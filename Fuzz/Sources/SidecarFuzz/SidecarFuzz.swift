@@ -14,7 +14,7 @@ import Glibc
 import Darwin
 #endif
 
-/// The target `SIDECAR_FUZZ_TARGET` names (json, sse, yaml, dialect, http): one binary for all of
+/// The target `SIDECAR_FUZZ_TARGET` names (json, sse, yaml, dialect, http, messages): one binary for all of
 /// them, so the sanitized build links once.
 let target: FuzzTarget = {
     let name = getenv("SIDECAR_FUZZ_TARGET").map { String(cString: $0) } ?? ""

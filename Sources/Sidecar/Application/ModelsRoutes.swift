@@ -29,6 +29,32 @@ struct ModelsRoutes: Sendable {
         return .json(["object": "list", "data": .array(data)])
     }
 
+    /// The list in Anthropic's shape, for clients that send `anthropic-version`: `data` of
+    /// ``anthropicModel(_:)`` objects, `has_more: false`, `first_id`, `last_id`.
+    func anthropicList(for client: ClientIdentity) -> ServerResponse {
+        let ids = self.listed(for: client, in: self.store.current).map(\.name)
+        let data = ids.map { JSONValue.object(self.anthropicModel($0)) }
+        return .json(["data": .array(data), "has_more": false, "first_id": .optional(ids.first), "last_id": .optional(ids.last)])
+    }
+
+    /// One model in Anthropic's shape; 404 `not_found_error` in Anthropic's error shape.
+    func anthropicModel(id: String, for client: ClientIdentity) -> ServerResponse {
+        let snapshot = self.store.current
+        guard (try? NamePolicy.model.checked(id)) != nil, snapshot.configuration.models.resolve(id) != nil,
+            client.settings?.allows(model: id) ?? true
+        else {
+            let error = ProxyError(.modelNotFound, "The model '\(id)' does not exist in this sidecar.", param: "model")
+            return .json(error.anthropicBody.json, status: .notFound)
+        }
+        return .json(self.anthropicModel(id))
+    }
+
+    /// `{"type":"model","id","display_name","created_at"}`, created when the sidecar started.
+    private func anthropicModel(_ id: String) -> JSONObject {
+        let created = Date(timeIntervalSince1970: Double(self.created)).formatted(.iso8601)
+        return ["type": "model", "id": .string(id), "display_name": .string(id), "created_at": .string(created)]
+    }
+
     func openAIModel(id: String, for client: ClientIdentity) -> ServerResponse {
         do {
             try NamePolicy.model.checked(id)

@@ -49,7 +49,15 @@ struct SidecarRouter: Sendable {
         case (.POST, "/v1/responses"): await self.pipeline.serve(ResponsesEndpoint(store: self.responses.store), request, api: .responses)
         case (.GET, let path) where path.hasPrefix(ResponsesRoutes.prefix), (.DELETE, let path) where path.hasPrefix(ResponsesRoutes.prefix):
             await self.storedResponse(request)
+        case (.POST, "/v1/messages"): await self.pipeline.serve(MessagesEndpoint(), request, api: .anthropic)
+        case (.POST, "/v1/messages/count_tokens"): await self.pipeline.serve(CountTokensEndpoint(), request, api: .anthropic)
+        case (.GET, "/v1/models") where request.header("anthropic-version") != nil:
+            self.pipeline.authenticated(request) { self.models.anthropicList(for: $0) }
         case (.GET, "/v1/models"): self.pipeline.authenticated(request) { self.models.openAIList(for: $0) }
+        case (.GET, let path) where path.hasPrefix("/v1/models/") && request.header("anthropic-version") != nil:
+            self.pipeline.authenticated(request) {
+                self.models.anthropicModel(id: RequestPath.decoded(String(path.dropFirst("/v1/models/".count))), for: $0)
+            }
         case (.GET, let path) where path.hasPrefix("/v1/models/"):
             self.pipeline.authenticated(request) {
                 self.models.openAIModel(id: RequestPath.decoded(String(path.dropFirst("/v1/models/".count))), for: $0)

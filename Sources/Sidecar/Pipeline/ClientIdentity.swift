@@ -14,11 +14,11 @@ struct ClientIdentity: Sendable {
     /// The client's rules; `nil` for the anonymous caller, who may use everything.
     var settings: ClientSettings?
 
-    /// The caller of `request`: the client whose token SHA-256 matches the `Authorization:
-    /// Bearer` token (compared in constant time against every client), else 401.
+    /// The caller of `request`: the client whose token SHA-256 matches the presented token
+    /// (``presentedToken(_:)``, compared in constant time against every client), else 401.
     static func authenticate(_ request: ServerRequest, clients: [ClientSettings]) throws(ProxyError) -> ClientIdentity {
         guard !clients.isEmpty else { return ClientIdentity(name: ReservedName.anonymousClient) }
-        let token = Self.bearerToken(request)
+        let token = Self.presentedToken(request)
         let hash = SHA256.digest(Array((token ?? "").utf8))
         var match: ClientSettings?
         for client in clients where SHA256.constantTimeEqual(hash, client.tokenHash) {
@@ -28,7 +28,7 @@ struct ClientIdentity: Sendable {
             throw ProxyError(
                 .invalidClientToken,
                 token == nil
-                    ? "This sidecar requires a client token: send it as the API key (Authorization: Bearer …)."
+                    ? "This sidecar requires a client token: send it as the API key (Authorization: Bearer … or x-api-key)."
                     : "The client token is not valid for this sidecar."
             )
         }
@@ -74,6 +74,14 @@ struct ClientIdentity: Sendable {
             )
         }
         return RoutePlan(taskType: plan.taskType, steps: steps)
+    }
+
+    /// The client's token: the `Authorization: Bearer` token (what OpenAI SDKs send), else the
+    /// `x-api-key` header (what Anthropic SDKs send). Neither header is ever forwarded.
+    static func presentedToken(_ request: ServerRequest) -> String? {
+        if let bearer = Self.bearerToken(request) { return bearer }
+        guard let key = request.header("x-api-key")?.trimmed, !key.isEmpty else { return nil }
+        return String(key)
     }
 
     static func bearerToken(_ request: ServerRequest) -> String? {

@@ -60,6 +60,9 @@ enum Route<Request: Sendable>: Sendable {
     /// answer is relayed as it arrives, an error answer (status ≥ 400) is read whole (up to
     /// ``Pipeline/maximumErrorBytes``, the rest is dropped) and passed on with its status.
     case provider(ProviderRoute)
+    /// Answered by the sidecar itself, without a provider (an estimate): `body` with status
+    /// 200, plus `headers`.
+    case local(JSONObject, headers: HTTPHeaders)
 }
 
 /// A request sent unchanged to one provider: where, what, and how its answer is relayed.

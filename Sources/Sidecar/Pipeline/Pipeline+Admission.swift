@@ -16,7 +16,7 @@ extension Pipeline {
         do {
             return try ClientIdentity.authenticate(request, clients: snapshot.configuration.clients)
         } catch {
-            let token = ClientIdentity.bearerToken(request)
+            let token = ClientIdentity.presentedToken(request)
             var fields: JSONObject = ["reason": .string(token == nil ? "missing_token" : "invalid_token"), "path": .string(request.path)]
             if let token { fields["token_sha256_prefix"] = .string(String(SHA256.hex(token.utf8).prefix(12))) }
             self.services.audit.record("auth_denied", fields)

@@ -63,6 +63,10 @@ struct Pipeline: Sendable {
         case .provider(let route):
             try self.authorizeUnrouted(request, context: context)
             return try await self.send(route.request, to: route.provider, relay: route.relay, context: &context, holdings: &holdings)
+        case .local(let body, let extra):
+            var headers = Self.headers(requestID: context.id, contentType: "application/json")
+            headers.add(contentsOf: extra)
+            return self.respond(status: .ok, headers: headers, bytes: body.serialized(), context: context)
         }
     }
 

@@ -21,6 +21,8 @@ struct RequestContext: Sendable {
         case service
         /// OpenAI's Responses API, `/v1/responses`.
         case responses
+        /// Anthropic's Messages API, `/v1/messages`.
+        case anthropic
     }
 
     /// Where the request went, as far as it got.

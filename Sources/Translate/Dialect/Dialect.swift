@@ -33,6 +33,14 @@ public protocol Dialect: Sendable {
 
     /// A cheap authenticated request — the provider's model list — for active health checks.
     var healthCheckRequest: EncodedRequest { get }
+
+    /// How the provider takes the Messages controls Chat Completions has no field for
+    /// (`thinking`, `top_k`); by default `reasoning_effort` and `top_k`.
+    var chatExtensions: ChatExtensions { get }
+}
+
+extension Dialect {
+    public var chatExtensions: ChatExtensions { ChatExtensions(thinking: .reasoningEffort, topK: true) }
 }
 
 /// Where a request goes: the provider's model name and what the configuration knows about it.

@@ -16,28 +16,56 @@ extension OpenAICompatibleDialect {
         public var mapsDeveloperToSystem: Bool
         /// Which assistant `reasoning_content` fields to send back.
         public var reasoningHistory: ReasoningHistory
+        /// How a translated Messages request's `thinking` and `top_k` are sent.
+        public var chatExtensions: ChatExtensions
 
         public init(
             acceptsStreamOptions: Bool = true,
             renamesMaxCompletionTokens: Bool,
             mapsDeveloperToSystem: Bool,
-            reasoningHistory: ReasoningHistory
+            reasoningHistory: ReasoningHistory,
+            chatExtensions: ChatExtensions = ChatExtensions(thinking: .none, topK: false)
         ) {
             self.acceptsStreamOptions = acceptsStreamOptions
             self.renamesMaxCompletionTokens = renamesMaxCompletionTokens
             self.mapsDeveloperToSystem = mapsDeveloperToSystem
             self.reasoningHistory = reasoningHistory
+            self.chatExtensions = chatExtensions
         }
 
-        /// OpenAI itself: everything as sent; `reasoning_content` (not an OpenAI field) removed.
-        public static let openAI = Quirks(renamesMaxCompletionTokens: false, mapsDeveloperToSystem: false, reasoningHistory: .strip)
+        /// OpenAI itself: everything as sent; `reasoning_content` (not an OpenAI field) removed;
+        /// thinking as `reasoning_effort`, no `top_k`.
+        public static let openAI = Quirks(
+            renamesMaxCompletionTokens: false,
+            mapsDeveloperToSystem: false,
+            reasoningHistory: .strip,
+            chatExtensions: ChatExtensions(thinking: .reasoningEffort, topK: false)
+        )
         /// DeepSeek: rejects `reasoning_content` of earlier turns (HTTP 400) but needs it echoed
-        /// within the current tool-calling turn in thinking mode.
-        public static let deepSeek = Quirks(renamesMaxCompletionTokens: true, mapsDeveloperToSystem: true, reasoningHistory: .keepCurrentTurn)
-        /// DashScope compatible mode (Qwen): `enable_thinking` and friends pass through as sent.
-        public static let dashScope = Quirks(renamesMaxCompletionTokens: true, mapsDeveloperToSystem: true, reasoningHistory: .strip)
-        /// Any other OpenAI-compatible server (vLLM, Ollama, Moonshot, Zhipu, SiliconFlow…).
-        public static let generic = Quirks(renamesMaxCompletionTokens: true, mapsDeveloperToSystem: true, reasoningHistory: .strip)
+        /// within the current tool-calling turn in thinking mode. Thinking is switched with
+        /// `thinking.type` (no budget); no `top_k`.
+        public static let deepSeek = Quirks(
+            renamesMaxCompletionTokens: true,
+            mapsDeveloperToSystem: true,
+            reasoningHistory: .keepCurrentTurn,
+            chatExtensions: ChatExtensions(thinking: .thinkingType, topK: false)
+        )
+        /// DashScope compatible mode (Qwen): `enable_thinking` and friends pass through as sent;
+        /// thinking as `enable_thinking` / `thinking_budget`, `top_k` kept.
+        public static let dashScope = Quirks(
+            renamesMaxCompletionTokens: true,
+            mapsDeveloperToSystem: true,
+            reasoningHistory: .strip,
+            chatExtensions: ChatExtensions(thinking: .enableThinking, topK: true)
+        )
+        /// Any other OpenAI-compatible server (vLLM, Ollama, Moonshot, Zhipu, SiliconFlow…):
+        /// `top_k` kept (vLLM and Ollama read it), thinking dropped (no common field).
+        public static let generic = Quirks(
+            renamesMaxCompletionTokens: true,
+            mapsDeveloperToSystem: true,
+            reasoningHistory: .strip,
+            chatExtensions: ChatExtensions(thinking: .none, topK: true)
+        )
     }
 
     /// What to do with `reasoning_content` found on assistant messages of the request.

@@ -49,6 +49,8 @@ public struct OpenAICompatibleDialect: Dialect {
         OpenAIStreamTranslator()
     }
 
+    public var chatExtensions: ChatExtensions { self.quirks.chatExtensions }
+
     public func encodeEmbeddingsRequest(_ request: EmbeddingsRequest, target: UpstreamTarget) throws(TranslationError) -> EncodedRequest {
         var body = request.body
         body["model"] = .string(target.model)

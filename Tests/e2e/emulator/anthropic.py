@@ -52,6 +52,7 @@ class Anthropic(Provider):
 
     def routes(self) -> list[Route]:
         return [Route("POST", PREFIX + "/messages", self.messages),
+                Route("POST", PREFIX + "/messages/count_tokens", self.count_tokens),
                 Route("GET", PREFIX + "/models", self.models, consumes_behaviour=False)]
 
     def authenticate(self, request: web.Request, expected_key: str | None) -> web.Response | None:
@@ -80,6 +81,19 @@ class Anthropic(Provider):
         data = [{"type": "model", "id": model, "display_name": name, "created_at": created}
                 for model, name, created in MODELS]
         return self._json({"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]})
+
+    async def count_tokens(self, call: Call) -> web.StreamResponse:
+        """`{"input_tokens": N}`: the emulator's token rule over the prompt's texts (system,
+        text blocks, tool calls and results, tool names and schemas)."""
+        body = call.body
+        for field in ("model", "messages"):
+            if field not in body:
+                return self.bad_request(f"{field}: Field required")
+        if "max_tokens" in body:
+            return self.bad_request("max_tokens: Extra inputs are not permitted")
+        prompt = self._prompt({**body, "max_tokens": 1})
+        texts = prompt.texts + [t.name + " " + tokens.compact_json(t.parameters or {}) for t in prompt.tools]
+        return self._json({"input_tokens": sum(tokens.count(text) for text in texts)})
 
     # -- messages -------------------------------------------------------------
 

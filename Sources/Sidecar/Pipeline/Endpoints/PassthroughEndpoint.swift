@@ -62,7 +62,7 @@ struct PassthroughEndpoint: Endpoint {
     }
 
     /// The endpoints the sidecar serves and meters itself, lower-cased.
-    static let meteredPaths = ["/v1/chat/completions", "/v1/embeddings", "/v1/responses"]
+    static let meteredPaths = ["/v1/chat/completions", "/v1/embeddings", "/v1/responses", "/v1/messages"]
 
     /// Refuses a path that a provider could read as one of ``meteredPaths`` although the router
     /// did not: another letter case (`/v1/Chat/Completions`, for case-insensitive servers), a
