@@ -343,6 +343,30 @@ def test_stream_has_the_real_event_sequence(sidecar, model):
         assert_cost((final.usage.model_extra or {}).get("cost"), line["cost"])
 
 
+# How many provider stream events carry the first word of the answer, per model.
+FIRST_WORD_EVENTS = {"gpt-4o-mini": 5, "deepseek-chat": 2, "qwen-plus": 2, "local-llama": 2, "claude-test": 4,
+                     "gemini-test": 1}
+
+
+@pytest.mark.parametrize("model", list(FIRST_WORD_EVENTS))
+def test_events_are_forwarded_as_they_arrive(sidecar, emulator, model):
+    """The provider sends the events up to its first word, then waits at a gate until the client
+    has received that word as a delta: a sidecar that buffered would hold it back and the gate
+    would open by its time-out instead. Order, not timing."""
+    gate = f"responses-first-word-{model}"
+    emulator.behaviours(FLAVOURS[model], [{"gate": gate, "gate_after_chunks": FIRST_WORD_EVENTS[model]}])
+    opened_while_waiting = None
+    deltas = []
+    for event in sidecar.client().responses.create(model=model, input="a b c", stream=True):
+        if event.type == "response.output_text.delta":
+            deltas.append(event.delta)
+            if opened_while_waiting is None:
+                opened_while_waiting = emulator.open_gate(gate)
+
+    assert opened_while_waiting is True, "the first word reached the client only after the provider went on"
+    assert "".join(deltas) == reply(model, "a b c")
+
+
 @pytest.mark.parametrize("model", MODELS)
 def test_each_sse_frame_names_its_event(sidecar, model):
     with httpx.Client(timeout=30) as http:
