@@ -31,7 +31,8 @@ import sidecar as sidecar_module
 from sidecar import CLIENT_KEY, SidecarProcess, configuration, provider_keys
 
 BOB = "sk-SENTINEL-responses-bob-4c81e2a07d9f53b6"
-sidecar_module.CLIENT_SENTINELS.append(BOB)
+ALICE = "sk-SENTINEL-responses-alice-9e03b5d17c24f8a6"
+sidecar_module.CLIENT_SENTINELS += [BOB, ALICE]
 
 NATIVE = {"gpt-4o-mini": "openai"}
 # The emulator flavour whose words each translated model answers with (None: the built-in demo).
@@ -853,3 +854,58 @@ def test_concurrent_streams_each_get_their_own_answer_and_line(sidecar):
         assert text == reply(model, f"number {rid.rsplit('-', 1)[1]}")
         line = sidecar.usage_for(rid)
         assert line["outcome"] == "success" and line["api"] == "responses"
+
+
+def test_each_stored_response_request_writes_one_usage_line(sidecar):
+    """The sidecar's promise of one usage line per request holds for the requests its store
+    answers, as it does when the passthrough provider answers them."""
+    client = sidecar.client()
+    created = client.responses.create(model="deepseek-chat", input="account for me")
+    rids = {name: request_id() for name in ("retrieve", "input_items", "delete")}
+    client.responses.retrieve(created.id, **named(rids["retrieve"]))
+    client.responses.input_items.list(created.id, **named(rids["input_items"]))
+    client.responses.delete(created.id, **named(rids["delete"]))
+
+    for name, rid in rids.items():
+        line = sidecar.usage_for(rid)
+        assert line["http.response.status_code"] == 200 and line["outcome"] == "success", name
+
+
+def test_stored_response_requests_count_against_the_quota(emulator, tmp_path):
+    text = configuration(emulator) + "\nquotas:\n  global:\n    requests_per_minute: 2\n"
+    process = SidecarProcess(tmp_path / "store-quota", text, provider_keys(emulator))
+    if time.time() % 60 > 50:  # keep the three requests inside one quota window
+        time.sleep(60 - time.time() % 60 + 0.1)
+    try:
+        client = process.client()
+        created = client.responses.create(model="deepseek-chat", input="one")
+        client.responses.retrieve(created.id)
+        with pytest.raises(openai.RateLimitError) as limited:
+            client.responses.retrieve(created.id)
+    finally:
+        process.stop()
+
+    assert limited.value.body["code"] == "quota_exceeded"
+
+
+def test_a_stored_response_belongs_to_the_client_that_made_it(emulator, tmp_path):
+    clients = "".join(f"\n  {name}:\n    token_sha256: {hashlib.sha256(token.encode()).hexdigest()}"
+                      for name, token in (("bob", BOB), ("alice", ALICE)))
+    process = SidecarProcess(tmp_path / "owners", configuration(emulator) + "\nclients:" + clients + "\n",
+                             provider_keys(emulator))
+    try:
+        bob, alice = process.client(api_key=BOB), process.client(api_key=ALICE)
+        created = bob.responses.create(model="deepseek-chat", input="mine")
+        with pytest.raises(openai.NotFoundError):
+            alice.responses.retrieve(created.id)
+        with pytest.raises(openai.NotFoundError):
+            alice.responses.delete(created.id)
+        with pytest.raises(openai.BadRequestError):
+            alice.responses.create(model="deepseek-chat", input="steal", previous_response_id=created.id)
+        with pytest.raises(openai.AuthenticationError):
+            process.client(api_key="sk-nobody").responses.retrieve(created.id)
+        still_there = bob.responses.retrieve(created.id)
+    finally:
+        process.stop()
+
+    assert still_there.output_text == created.output_text
