@@ -680,10 +680,15 @@ def test_provider_errors_are_openai_errors(sidecar, emulator, model, flavour, be
     assert sidecar.usage_for(rid)["outcome"] != "success"
 
 
+MID_STREAM_FAULTS = {"error": {"stream_error": {"type": "server_error", "message": "boom"}},
+                     "garbage": {"garbage": True}, "reset": {"reset_after_chunks": 3}}
+
+
+@pytest.mark.parametrize("fault", list(MID_STREAM_FAULTS))
 @pytest.mark.parametrize(("model", "flavour"), [("deepseek-chat", "deepseek"), ("claude-test", "anthropic"),
-                                                ("gpt-4o-mini", "openai")])
-def test_a_provider_failing_mid_stream_ends_in_failure_not_completion(sidecar, emulator, model, flavour):
-    emulator.behaviours(flavour, [{"stream_error": {"type": "server_error", "message": "boom"}}])
+                                                ("gemini-test", "gemini"), ("gpt-4o-mini", "openai")])
+def test_a_provider_failing_mid_stream_ends_in_failure_not_completion(sidecar, emulator, model, flavour, fault):
+    emulator.behaviours(flavour, [MID_STREAM_FAULTS[fault]])
     rid = request_id()
     events = []
     try:
