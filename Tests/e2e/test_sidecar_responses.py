@@ -914,3 +914,25 @@ def test_a_stored_response_belongs_to_the_client_that_made_it(emulator, tmp_path
         process.stop()
 
     assert still_there.output_text == created.output_text
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "deepseek-chat"])
+def test_a_provider_that_reports_no_usage_is_estimated_like_chat(sidecar, emulator, model, stream):
+    """Without provider usage the sidecar estimates it, so the request is neither free nor outside
+    the token quotas: as over chat for the same conversation."""
+    emulator.behaviours(FLAVOURS[model], [{"no_usage": True}, {"no_usage": True}])
+    chat_rid, responses_rid = request_id(), request_id()
+    answer = sidecar.client().chat.completions.create(
+        model=model, messages=[{"role": "user", "content": "one two three four"}], stream=stream, **named(chat_rid))
+    if stream:
+        list(answer)
+    answer = sidecar.client().responses.create(model=model, input="one two three four", stream=stream,
+                                               **named(responses_rid))
+    if stream:
+        list(answer)
+    chat_line, line = sidecar.usage_for(chat_rid), sidecar.usage_for(responses_rid)
+
+    assert line["usage_source"] == "estimated"
+    assert line["gen_ai.usage.input_tokens"] > 0 and line["gen_ai.usage.output_tokens"] > 0 and line["cost"] > 0
+    assert line["gen_ai.usage.output_tokens"] == chat_line["gen_ai.usage.output_tokens"]
