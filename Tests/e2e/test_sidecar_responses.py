@@ -936,3 +936,20 @@ def test_a_provider_that_reports_no_usage_is_estimated_like_chat(sidecar, emulat
     assert line["usage_source"] == "estimated"
     assert line["gen_ai.usage.input_tokens"] > 0 and line["gen_ai.usage.output_tokens"] > 0 and line["cost"] > 0
     assert line["gen_ai.usage.output_tokens"] == chat_line["gen_ai.usage.output_tokens"]
+
+
+def test_a_stored_conversation_continues_on_another_translated_provider(sidecar, emulator):
+    """Stored conversations are provider-neutral: a tool call Claude made is answered on Gemini,
+    then on DeepSeek, each turn continuing the previous one."""
+    client = sidecar.client()
+    first = client.responses.create(model="claude-test", input=TOOL_QUESTION, tools=[WEATHER_TOOL])
+    [call] = [item for item in first.output if item.type == "function_call"]
+    second = client.responses.create(model="gemini-test", previous_response_id=first.id, tools=[WEATHER_TOOL],
+                                     input=[{"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}])
+    third = client.responses.create(model="deepseek-chat", previous_response_id=second.id, input="Thanks!")
+
+    assert second.output_text == "The tool said: sunny"
+    assert third.output_text == reply("deepseek-chat", "Thanks!")
+    messages = emulator.requests("deepseek")[-1]["body"]["messages"]
+    assert [message["role"] for message in messages] == ["user", "assistant", "tool", "assistant", "user"]
+    assert messages[1]["tool_calls"][0]["id"] == messages[2]["tool_call_id"] == call.call_id
