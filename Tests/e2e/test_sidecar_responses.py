@@ -953,3 +953,29 @@ def test_a_stored_conversation_continues_on_another_translated_provider(sidecar,
     messages = emulator.requests("deepseek")[-1]["body"]["messages"]
     assert [message["role"] for message in messages] == ["user", "assistant", "tool", "assistant", "user"]
     assert messages[1]["tool_calls"][0]["id"] == messages[2]["tool_call_id"] == call.call_id
+
+
+@pytest.mark.parametrize("model", THINKERS)
+def test_thinking_then_a_tool_call_streams_as_two_items(sidecar, model):
+    events = list(sidecar.client().responses.create(
+        model=model, input=TOOL_QUESTION, tools=[WEATHER_TOOL], stream=True,
+        reasoning={"effort": "high", "summary": "auto"}))
+    final = check_stream(events)
+
+    assert [item.type for item in final.output] == ["reasoning", "function_call"]
+    assert final.output[0].summary[0].text == thought(TOOL_QUESTION)
+    assert json.loads(final.output[1].arguments) == ARGS
+    added = [event.item.type for event in events if event.type == "response.output_item.added"]
+    assert added == ["reasoning", "function_call"]
+
+
+@pytest.mark.parametrize("model", ["deepseek-reasoner", "claude-test", "demo"])
+def test_a_streamed_response_is_stored_as_streamed(sidecar, model):
+    client = sidecar.client()
+    final = check_stream(list(client.responses.create(model=model, input="keep the stream", stream=True)))
+    stored = client.responses.retrieve(final.id)
+
+    assert [item.id for item in stored.output] == [item.id for item in final.output]
+    assert stored.output_text == final.output_text and stored.status == "completed"
+    assert (stored.usage.input_tokens, stored.usage.output_tokens) == (final.usage.input_tokens,
+                                                                       final.usage.output_tokens)
