@@ -979,3 +979,18 @@ def test_a_streamed_response_is_stored_as_streamed(sidecar, model):
     assert stored.output_text == final.output_text and stored.status == "completed"
     assert (stored.usage.input_tokens, stored.usage.output_tokens) == (final.usage.input_tokens,
                                                                        final.usage.output_tokens)
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "deepseek-chat"])
+def test_retrieving_a_stored_response_as_a_stream_replays_it_or_says_why_not(sidecar, model):
+    """`GET /v1/responses/{id}?stream=true`: OpenAI replays the response's events. A store that
+    cannot replay must say so (400 naming `stream`), not answer JSON the SDK reads as no events."""
+    client = sidecar.client()
+    created = client.responses.create(model=model, input="replay me")
+    try:
+        events = list(client.responses.retrieve(created.id, stream=True))
+    except openai.BadRequestError as error:
+        assert error.body["param"] == "stream"
+        return
+    assert events and events[-1].type == "response.completed"
+    assert check_stream(events).id == created.id and events[-1].response.output_text == created.output_text
