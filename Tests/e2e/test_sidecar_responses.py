@@ -994,3 +994,28 @@ def test_retrieving_a_stored_response_as_a_stream_replays_it_or_says_why_not(sid
         return
     assert events and events[-1].type == "response.completed"
     assert check_stream(events).id == created.id and events[-1].response.output_text == created.output_text
+
+
+def test_a_stored_conversation_falls_back_to_a_native_provider_in_full(emulator, tmp_path):
+    """A native fallback does not know the sidecar's response ids: it gets the stored turns as input."""
+    text = configuration(emulator, extra_models="""  resp-translated:
+    provider: deepseek
+    upstream_model: deepseek-chat
+    fallbacks: [gpt-4o-mini]
+""")
+    process = SidecarProcess(tmp_path / "fallback-native", text, provider_keys(emulator))
+    try:
+        client = process.client()
+        first = client.responses.create(model="resp-translated", input="My name is Ada")
+        emulator.cycle("deepseek", [{"status": 500}])
+        raw = client.responses.with_raw_response.create(model="resp-translated", input="What is my name?",
+                                                        previous_response_id=first.id)
+    finally:
+        emulator.cycle("deepseek", [])
+        process.stop()
+
+    assert "role=fallback" in raw.headers["x-sidecar-route"]
+    assert raw.parse().output_text == reply("gpt-4o-mini", "What is my name?")
+    sent = emulator.requests("openai")[-1]["body"]
+    assert "previous_response_id" not in sent
+    assert "My name is Ada" in json.dumps(sent["input"]) and first.output_text in json.dumps(sent["input"])
