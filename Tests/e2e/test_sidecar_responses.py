@@ -31,7 +31,8 @@ import sidecar as sidecar_module
 from sidecar import CLIENT_KEY, SidecarProcess, configuration, provider_keys
 
 BOB = "sk-SENTINEL-responses-bob-4c81e2a07d9f53b6"
-sidecar_module.CLIENT_SENTINELS.append(BOB)
+ALICE = "sk-SENTINEL-responses-alice-9e03b5d17c24f8a6"
+sidecar_module.CLIENT_SENTINELS += [BOB, ALICE]
 
 NATIVE = {"gpt-4o-mini": "openai"}
 # The emulator flavour whose words each translated model answers with (None: the built-in demo).
@@ -341,6 +342,30 @@ def test_stream_has_the_real_event_sequence(sidecar, model):
     line = assert_usage_line(sidecar, rid, model, final.usage, stream=True)
     if model in TRANSLATED:
         assert_cost((final.usage.model_extra or {}).get("cost"), line["cost"])
+
+
+# How many provider stream events carry the first word of the answer, per model.
+FIRST_WORD_EVENTS = {"gpt-4o-mini": 5, "deepseek-chat": 2, "qwen-plus": 2, "local-llama": 2, "claude-test": 4,
+                     "gemini-test": 1}
+
+
+@pytest.mark.parametrize("model", list(FIRST_WORD_EVENTS))
+def test_events_are_forwarded_as_they_arrive(sidecar, emulator, model):
+    """The provider sends the events up to its first word, then waits at a gate until the client
+    has received that word as a delta: a sidecar that buffered would hold it back and the gate
+    would open by its time-out instead. Order, not timing."""
+    gate = f"responses-first-word-{model}"
+    emulator.behaviours(FLAVOURS[model], [{"gate": gate, "gate_after_chunks": FIRST_WORD_EVENTS[model]}])
+    opened_while_waiting = None
+    deltas = []
+    for event in sidecar.client().responses.create(model=model, input="a b c", stream=True):
+        if event.type == "response.output_text.delta":
+            deltas.append(event.delta)
+            if opened_while_waiting is None:
+                opened_while_waiting = emulator.open_gate(gate)
+
+    assert opened_while_waiting is True, "the first word reached the client only after the provider went on"
+    assert "".join(deltas) == reply(model, "a b c")
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -655,10 +680,15 @@ def test_provider_errors_are_openai_errors(sidecar, emulator, model, flavour, be
     assert sidecar.usage_for(rid)["outcome"] != "success"
 
 
+MID_STREAM_FAULTS = {"error": {"stream_error": {"type": "server_error", "message": "boom"}},
+                     "garbage": {"garbage": True}, "reset": {"reset_after_chunks": 3}}
+
+
+@pytest.mark.parametrize("fault", list(MID_STREAM_FAULTS))
 @pytest.mark.parametrize(("model", "flavour"), [("deepseek-chat", "deepseek"), ("claude-test", "anthropic"),
-                                                ("gpt-4o-mini", "openai")])
-def test_a_provider_failing_mid_stream_ends_in_failure_not_completion(sidecar, emulator, model, flavour):
-    emulator.behaviours(flavour, [{"stream_error": {"type": "server_error", "message": "boom"}}])
+                                                ("gemini-test", "gemini"), ("gpt-4o-mini", "openai")])
+def test_a_provider_failing_mid_stream_ends_in_failure_not_completion(sidecar, emulator, model, flavour, fault):
+    emulator.behaviours(flavour, [MID_STREAM_FAULTS[fault]])
     rid = request_id()
     events = []
     try:
@@ -829,3 +859,163 @@ def test_concurrent_streams_each_get_their_own_answer_and_line(sidecar):
         assert text == reply(model, f"number {rid.rsplit('-', 1)[1]}")
         line = sidecar.usage_for(rid)
         assert line["outcome"] == "success" and line["api"] == "responses"
+
+
+def test_each_stored_response_request_writes_one_usage_line(sidecar):
+    """The sidecar's promise of one usage line per request holds for the requests its store
+    answers, as it does when the passthrough provider answers them."""
+    client = sidecar.client()
+    created = client.responses.create(model="deepseek-chat", input="account for me")
+    rids = {name: request_id() for name in ("retrieve", "input_items", "delete")}
+    client.responses.retrieve(created.id, **named(rids["retrieve"]))
+    client.responses.input_items.list(created.id, **named(rids["input_items"]))
+    client.responses.delete(created.id, **named(rids["delete"]))
+
+    for name, rid in rids.items():
+        line = sidecar.usage_for(rid)
+        assert line["http.response.status_code"] == 200 and line["outcome"] == "success", name
+
+
+def test_stored_response_requests_count_against_the_quota(emulator, tmp_path):
+    text = configuration(emulator) + "\nquotas:\n  global:\n    requests_per_minute: 2\n"
+    process = SidecarProcess(tmp_path / "store-quota", text, provider_keys(emulator))
+    if time.time() % 60 > 50:  # keep the three requests inside one quota window
+        time.sleep(60 - time.time() % 60 + 0.1)
+    try:
+        client = process.client()
+        created = client.responses.create(model="deepseek-chat", input="one")
+        client.responses.retrieve(created.id)
+        with pytest.raises(openai.RateLimitError) as limited:
+            client.responses.retrieve(created.id)
+    finally:
+        process.stop()
+
+    assert limited.value.body["code"] == "quota_exceeded"
+
+
+def test_a_stored_response_belongs_to_the_client_that_made_it(emulator, tmp_path):
+    clients = "".join(f"\n  {name}:\n    token_sha256: {hashlib.sha256(token.encode()).hexdigest()}"
+                      for name, token in (("bob", BOB), ("alice", ALICE)))
+    process = SidecarProcess(tmp_path / "owners", configuration(emulator) + "\nclients:" + clients + "\n",
+                             provider_keys(emulator))
+    try:
+        bob, alice = process.client(api_key=BOB), process.client(api_key=ALICE)
+        created = bob.responses.create(model="deepseek-chat", input="mine")
+        with pytest.raises(openai.NotFoundError):
+            alice.responses.retrieve(created.id)
+        with pytest.raises(openai.NotFoundError):
+            alice.responses.delete(created.id)
+        with pytest.raises(openai.BadRequestError):
+            alice.responses.create(model="deepseek-chat", input="steal", previous_response_id=created.id)
+        with pytest.raises(openai.AuthenticationError):
+            process.client(api_key="sk-nobody").responses.retrieve(created.id)
+        still_there = bob.responses.retrieve(created.id)
+    finally:
+        process.stop()
+
+    assert still_there.output_text == created.output_text
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "deepseek-chat"])
+def test_a_provider_that_reports_no_usage_is_estimated_like_chat(sidecar, emulator, model, stream):
+    """Without provider usage the sidecar estimates it, so the request is neither free nor outside
+    the token quotas: as over chat for the same conversation."""
+    emulator.behaviours(FLAVOURS[model], [{"no_usage": True}, {"no_usage": True}])
+    chat_rid, responses_rid = request_id(), request_id()
+    answer = sidecar.client().chat.completions.create(
+        model=model, messages=[{"role": "user", "content": "one two three four"}], stream=stream, **named(chat_rid))
+    if stream:
+        list(answer)
+    answer = sidecar.client().responses.create(model=model, input="one two three four", stream=stream,
+                                               **named(responses_rid))
+    if stream:
+        list(answer)
+    chat_line, line = sidecar.usage_for(chat_rid), sidecar.usage_for(responses_rid)
+
+    assert line["usage_source"] == "estimated"
+    assert line["gen_ai.usage.input_tokens"] > 0 and line["gen_ai.usage.output_tokens"] > 0 and line["cost"] > 0
+    assert line["gen_ai.usage.output_tokens"] == chat_line["gen_ai.usage.output_tokens"]
+
+
+def test_a_stored_conversation_continues_on_another_translated_provider(sidecar, emulator):
+    """Stored conversations are provider-neutral: a tool call Claude made is answered on Gemini,
+    then on DeepSeek, each turn continuing the previous one."""
+    client = sidecar.client()
+    first = client.responses.create(model="claude-test", input=TOOL_QUESTION, tools=[WEATHER_TOOL])
+    [call] = [item for item in first.output if item.type == "function_call"]
+    second = client.responses.create(model="gemini-test", previous_response_id=first.id, tools=[WEATHER_TOOL],
+                                     input=[{"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}])
+    third = client.responses.create(model="deepseek-chat", previous_response_id=second.id, input="Thanks!")
+
+    assert second.output_text == "The tool said: sunny"
+    assert third.output_text == reply("deepseek-chat", "Thanks!")
+    messages = emulator.requests("deepseek")[-1]["body"]["messages"]
+    assert [message["role"] for message in messages] == ["user", "assistant", "tool", "assistant", "user"]
+    assert messages[1]["tool_calls"][0]["id"] == messages[2]["tool_call_id"] == call.call_id
+
+
+@pytest.mark.parametrize("model", THINKERS)
+def test_thinking_then_a_tool_call_streams_as_two_items(sidecar, model):
+    events = list(sidecar.client().responses.create(
+        model=model, input=TOOL_QUESTION, tools=[WEATHER_TOOL], stream=True,
+        reasoning={"effort": "high", "summary": "auto"}))
+    final = check_stream(events)
+
+    assert [item.type for item in final.output] == ["reasoning", "function_call"]
+    assert final.output[0].summary[0].text == thought(TOOL_QUESTION)
+    assert json.loads(final.output[1].arguments) == ARGS
+    added = [event.item.type for event in events if event.type == "response.output_item.added"]
+    assert added == ["reasoning", "function_call"]
+
+
+@pytest.mark.parametrize("model", ["deepseek-reasoner", "claude-test", "demo"])
+def test_a_streamed_response_is_stored_as_streamed(sidecar, model):
+    client = sidecar.client()
+    final = check_stream(list(client.responses.create(model=model, input="keep the stream", stream=True)))
+    stored = client.responses.retrieve(final.id)
+
+    assert [item.id for item in stored.output] == [item.id for item in final.output]
+    assert stored.output_text == final.output_text and stored.status == "completed"
+    assert (stored.usage.input_tokens, stored.usage.output_tokens) == (final.usage.input_tokens,
+                                                                       final.usage.output_tokens)
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "deepseek-chat"])
+def test_retrieving_a_stored_response_as_a_stream_replays_it_or_says_why_not(sidecar, model):
+    """`GET /v1/responses/{id}?stream=true`: OpenAI replays the response's events. A store that
+    cannot replay must say so (400 naming `stream`), not answer JSON the SDK reads as no events."""
+    client = sidecar.client()
+    created = client.responses.create(model=model, input="replay me")
+    try:
+        events = list(client.responses.retrieve(created.id, stream=True))
+    except openai.BadRequestError as error:
+        assert error.body["param"] == "stream"
+        return
+    assert events and events[-1].type == "response.completed"
+    assert check_stream(events).id == created.id and events[-1].response.output_text == created.output_text
+
+
+def test_a_stored_conversation_falls_back_to_a_native_provider_in_full(emulator, tmp_path):
+    """A native fallback does not know the sidecar's response ids: it gets the stored turns as input."""
+    text = configuration(emulator, extra_models="""  resp-translated:
+    provider: deepseek
+    upstream_model: deepseek-chat
+    fallbacks: [gpt-4o-mini]
+""")
+    process = SidecarProcess(tmp_path / "fallback-native", text, provider_keys(emulator))
+    try:
+        client = process.client()
+        first = client.responses.create(model="resp-translated", input="My name is Ada")
+        emulator.cycle("deepseek", [{"status": 500}])
+        raw = client.responses.with_raw_response.create(model="resp-translated", input="What is my name?",
+                                                        previous_response_id=first.id)
+    finally:
+        emulator.cycle("deepseek", [])
+        process.stop()
+
+    assert "role=fallback" in raw.headers["x-sidecar-route"]
+    assert raw.parse().output_text == reply("gpt-4o-mini", "What is my name?")
+    sent = emulator.requests("openai")[-1]["body"]
+    assert "previous_response_id" not in sent
+    assert "My name is Ada" in json.dumps(sent["input"]) and first.output_text in json.dumps(sent["input"])
