@@ -17,7 +17,7 @@ struct SidecarRouter: Sendable {
     private let pipeline: Pipeline
     private let models: ModelsRoutes
     private let usage: UsageRoutes
-    private let responses: ResponsesRoutes
+    private let responses: any ResponseStore
     let operations: OperationsRoutes
 
     init(services: Services) {
@@ -25,7 +25,7 @@ struct SidecarRouter: Sendable {
         self.pipeline = Pipeline(services: services)
         self.models = ModelsRoutes(store: services.store)
         self.usage = UsageRoutes(statistics: services.statistics)
-        self.responses = ResponsesRoutes(store: services.responses)
+        self.responses = services.responses
     }
 
     /// Normalises the path (see ``RequestPath``) — a path refused there is answered in the OpenAI
@@ -46,9 +46,10 @@ struct SidecarRouter: Sendable {
         case (.POST, "/v1/chat/completions"): await self.pipeline.serve(ChatEndpoint(), request, api: .openAI)
         case (.POST, "/api/v1/chat/completions"): await self.pipeline.serve(ChatEndpoint(), request, api: .service)
         case (.POST, "/v1/embeddings"): await self.pipeline.serve(EmbeddingsEndpoint(), request, api: .openAI)
-        case (.POST, "/v1/responses"): await self.pipeline.serve(ResponsesEndpoint(store: self.responses.store), request, api: .responses)
-        case (.GET, let path) where path.hasPrefix(ResponsesRoutes.prefix), (.DELETE, let path) where path.hasPrefix(ResponsesRoutes.prefix):
-            await self.storedResponse(request)
+        case (.POST, "/v1/responses"): await self.pipeline.serve(ResponsesEndpoint(store: self.responses), request, api: .responses)
+        case (.GET, let path) where path.hasPrefix(StoredResponseEndpoint.prefix),
+            (.DELETE, let path) where path.hasPrefix(StoredResponseEndpoint.prefix):
+            await self.pipeline.serve(StoredResponseEndpoint(store: self.responses), request, api: .responses)
         case (.POST, "/v1/messages"): await self.pipeline.serve(MessagesEndpoint(), request, api: .anthropic)
         case (.POST, "/v1/messages/count_tokens"): await self.pipeline.serve(CountTokensEndpoint(), request, api: .anthropic)
         case (.GET, "/v1/models") where request.header("anthropic-version") != nil:
@@ -70,17 +71,6 @@ struct SidecarRouter: Sendable {
         case (_, let path) where path.hasPrefix("/v1/"): await self.pipeline.serve(PassthroughEndpoint(), request, api: .openAI)
         default: Self.notFound(request)
         }
-    }
-
-    /// A response the sidecar stored, else whatever the passthrough provider answers for it.
-    private func storedResponse(_ request: ServerRequest) async -> ServerResponse {
-        var stored: ServerResponse?
-        let refusal = self.pipeline.authenticated(request) { client in
-            stored = self.responses.respond(to: request, for: client)
-            return stored ?? Self.notFound(request)
-        }
-        guard stored == nil, refusal.status != .unauthorized else { return refusal }
-        return await self.pipeline.serve(PassthroughEndpoint(), request, api: .openAI)
     }
 
     /// 404 in the OpenAI envelope.

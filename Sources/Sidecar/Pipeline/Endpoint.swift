@@ -60,8 +60,8 @@ enum Route<Request: Sendable>: Sendable {
     /// answer is relayed as it arrives, an error answer (status ≥ 400) is read whole (up to
     /// ``Pipeline/maximumErrorBytes``, the rest is dropped) and passed on with its status.
     case provider(ProviderRoute)
-    /// Answered by the sidecar itself, without a provider (an estimate): `body` with status
-    /// 200, plus `headers`.
+    /// Answered by the sidecar itself, without a provider (a token estimate, a stored response):
+    /// `body` with status 200, plus `headers`; it counts against the quotas as a request.
     case local(JSONObject, headers: HTTPHeaders)
 }
 

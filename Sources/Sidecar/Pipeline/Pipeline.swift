@@ -64,6 +64,7 @@ struct Pipeline: Sendable {
             try self.authorizeUnrouted(request, context: context)
             return try await self.send(route.request, to: route.provider, relay: route.relay, context: &context, holdings: &holdings)
         case .local(let body, let extra):
+            holdings.quota = try Preflight(services: self.services, snapshot: context.snapshot).admitUnpriced(context: context)
             var headers = Self.headers(requestID: context.id, contentType: "application/json")
             headers.add(contentsOf: extra)
             return self.respond(status: .ok, headers: headers, bytes: body.serialized(), context: context)

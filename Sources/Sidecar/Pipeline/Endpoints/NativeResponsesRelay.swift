@@ -12,19 +12,31 @@ import Translate
 /// Relays a Responses stream from a provider that speaks Responses, event by event as the
 /// provider wrote it (scrubbed of provider keys, whole events at a time), reading the usage,
 /// model and id the sidecar bills and logs from its final event (`response.completed`,
-/// `response.incomplete` or `response.failed`).
+/// `response.incomplete` or `response.failed`). Without provider usage, the use is estimated like
+/// chat's: the prompt from the request, the output from the text delivered. A stream that
+/// breaks — a provider failure event, an event that is not JSON, a dropped connection — ends with
+/// the events read so far (the provider's own failure events, if it sent them) or a Responses
+/// `error` event the sidecar numbers after the provider's last.
 struct NativeResponsesRelay: StreamRelay {
     let route: RouteCandidate
+    /// The request's estimated prompt tokens, for when the provider reports no usage.
+    let promptTokens: Int
     private var parser = SSEParser()
     private var final: JSONValue?
     private var delivered = TextTally()
     /// Provider bytes read so far, capped at ``Pipeline/maximumResponseBytes``.
     private var received = 0
-    /// The provider's failure (`error` or `response.failed` event), relayed by ``failure(_:)``.
-    private var failed: (events: [UInt8], failure: UpstreamFailure)?
+    /// Why the stream broke, found while relaying a read.
+    private var breakage: ProxyError?
+    /// The events relayed with the read that broke the stream, and whether the provider itself
+    /// said it failed (its events then end the client's stream).
+    private var failed: (events: [UInt8], byProvider: Bool)?
+    /// The provider's last `sequence_number`.
+    private var sequence = -1
 
-    init(route: RouteCandidate) {
+    init(route: RouteCandidate, promptTokens: Int) {
         self.route = route
+        self.promptTokens = promptTokens
     }
 
     func headers(for upstream: UpstreamResponseHead) -> HTTPHeaders {
@@ -53,16 +65,27 @@ struct NativeResponsesRelay: StreamRelay {
         return rest
     }
 
-    /// The provider's own `error` or `response.failed` events when it failed, else nothing.
-    func failure(_ error: ProxyError) -> [UInt8] { self.failed?.events ?? [] }
+    /// The events of the read that broke the stream, then — unless the provider sent its own
+    /// failure events — a Responses `error` event.
+    func failure(_ error: ProxyError) -> [UInt8] {
+        var output = self.failed?.events ?? []
+        guard self.failed?.byProvider != true else { return output }
+        let event: JSONObject = [
+            "type": "error", "code": .string(error.openAIBody.code ?? error.openAIBody.type), "message": .string(error.message),
+            "param": .null, "sequence_number": .int(self.sequence + 1),
+        ]
+        output.append(contentsOf: "event: error\n".utf8)
+        SSEEncoder.appendEvent(event.serialized(), to: &output)
+        return output
+    }
 
-    /// The events relayed; throws when one says the provider failed, which counts against it
-    /// like a chat stream's error event.
+    /// The events relayed; throws when one says the provider failed (which counts against it
+    /// like a chat stream's error event) or is not JSON.
     private mutating func relayed(_ events: [SSEEvent]) throws(ProxyError) -> [UInt8] {
         let output = self.relay(events)
-        guard let failure = self.failed?.failure else { return output }
-        self.failed = (output, failure)
-        throw self.route.provider.proxyError(failure)
+        guard let breakage = self.breakage else { return output }
+        self.failed = (output, breakage.upstreamFailure != nil)
+        throw breakage
     }
 
     var billing: Billing? {
@@ -70,7 +93,7 @@ struct NativeResponsesRelay: StreamRelay {
         return Billing(route: self.route, providerUsage: usage) {
             self.delivered.estimatedTokens
         } promptEstimate: {
-            0
+            self.promptTokens
         }
     }
 
@@ -89,8 +112,17 @@ struct NativeResponsesRelay: StreamRelay {
     private mutating func relay(_ events: [SSEEvent]) -> [UInt8] {
         var output: [UInt8] = []
         for event in events {
-            let payload = try? JSONValue.parse(event.data)
-            if let type = event.event ?? payload?["type"]?.stringValue, Self.isPlainType(type) {
+            guard let payload = try? JSONValue.parse(event.data) else {
+                // A `[DONE]` some OpenAI-compatible servers end with is passed on; anything else breaks the stream.
+                if event.isDoneMarker {
+                    output.append(contentsOf: SSEEncoder.doneEvent)
+                    continue
+                }
+                self.breakage = ProxyError(.upstreamMalformed, "The provider's Responses stream carried an event that is not JSON.")
+                break
+            }
+            if let number = payload["sequence_number"]?.intValue { self.sequence = max(self.sequence, number) }
+            if let type = event.event ?? payload["type"]?.stringValue, Self.isPlainType(type) {
                 self.observe(type, payload)
                 output.append(contentsOf: "event: \(type)\n".utf8)
             }
@@ -114,7 +146,8 @@ struct NativeResponsesRelay: StreamRelay {
             self.final = payload?["response"] ?? self.final
             let error = payload?["response"]?["error"] ?? payload
             let message = error?["message"]?.stringValue ?? "The provider's Responses stream failed."
-            self.failed = ([], UpstreamFailure(kind: .serverError, upstreamStatus: nil, message: message, code: error?["code"]?.stringValue))
+            let failure = UpstreamFailure(kind: .serverError, upstreamStatus: nil, message: message, code: error?["code"]?.stringValue)
+            self.breakage = self.route.provider.proxyError(failure)
         default:
             break
         }
@@ -125,8 +158,9 @@ struct NativeResponsesRelay: StreamRelay {
             && type.utf8.allSatisfy { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0) || (0x61...0x7A).contains($0) }
     }
 
-    /// A whole native answer: relayed as sent, billed from its `usage`.
-    static func decode(_ bytes: [UInt8], route: RouteCandidate, context: inout RequestContext) throws(ProxyError) -> [UInt8] {
+    /// A whole native answer: relayed as sent, billed from its `usage`, else estimated from
+    /// `promptTokens` and its output text.
+    static func decode(_ bytes: [UInt8], route: RouteCandidate, promptTokens: Int, context: inout RequestContext) throws(ProxyError) -> [UInt8] {
         let response: JSONValue
         do {
             response = try JSONValue.parse(bytes)
@@ -134,9 +168,15 @@ struct NativeResponsesRelay: StreamRelay {
             throw ProxyError(.upstreamMalformed, "The provider's response is not valid JSON.")
         }
         context.billing = Billing(route: route, providerUsage: Usage(responses: response["usage"])) {
-            0
+            var output = TextTally()
+            for item in response["output"]?.arrayValue ?? [] {
+                for part in item["content"]?.arrayValue ?? [] { output.add(part["text"]?.stringValue ?? "") }
+                for part in item["summary"]?.arrayValue ?? [] { output.add(part["text"]?.stringValue ?? "") }
+                output.add(item["arguments"]?.stringValue ?? "")
+            }
+            return output.estimatedTokens
         } promptEstimate: {
-            0
+            promptTokens
         }
         context.answer = RequestContext.AnswerSummary(
             responseModel: response["model"]?.stringValue,

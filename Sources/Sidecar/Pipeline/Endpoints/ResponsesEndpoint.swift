@@ -77,8 +77,10 @@ struct ResponsesEndpoint: Endpoint {
                 return try Self.translated(request, target: target, provider: provider)
             } answer: { request, route in
                 if route.provider.configuration.speaksResponses {
-                    if request.responses.stream { return .stream(NativeResponsesRelay(route: route)) }
-                    return .whole { bytes, context throws(ProxyError) in try NativeResponsesRelay.decode(bytes, route: route, context: &context) }
+                    if request.responses.stream { return .stream(NativeResponsesRelay(route: route, promptTokens: prompt)) }
+                    return .whole { bytes, context throws(ProxyError) in
+                        try NativeResponsesRelay.decode(bytes, route: route, promptTokens: prompt, context: &context)
+                    }
                 }
                 let chat: ChatRequest
                 switch request.chat {
