@@ -13,15 +13,7 @@ public struct EmbeddingsRequest: Sendable {
     public var texts: [String]
 
     public init(parsing bytes: some Collection<UInt8>) throws(TranslationError) {
-        let value: JSONValue
-        do {
-            value = try JSONValue.parse(bytes)
-        } catch {
-            throw .invalid("The request body is not valid JSON (\(error.description)).", param: nil)
-        }
-        guard case .object(let object) = value else {
-            throw .invalid("The request body must be a JSON object, not \(value.typeName).", param: nil)
-        }
+        let object = try JSONObject(requestBody: bytes)
         let reader = FieldReader(object: object)
         self.body = object
         self.model = try reader.requiredString("model")

@@ -36,15 +36,7 @@ public struct ResponsesRequest: Sendable {
     /// Parses and validates a request body.
     /// - Throws: ``TranslationError`` (`invalid_request`) naming the field at fault.
     public init(parsing bytes: some Collection<UInt8>, maximumDepth: Int = JSONValue.defaultMaximumDepth) throws(TranslationError) {
-        let value: JSONValue
-        do {
-            value = try JSONValue.parse(bytes, maximumDepth: maximumDepth)
-        } catch {
-            throw .invalid("The request body is not valid JSON (\(error.description)).", param: nil)
-        }
-        guard case .object(let object) = value else {
-            throw .invalid("The request body must be a JSON object, not \(value.typeName).", param: nil)
-        }
+        let object = try JSONObject(requestBody: bytes, maximumDepth: maximumDepth)
         try self.init(object: object)
     }
 

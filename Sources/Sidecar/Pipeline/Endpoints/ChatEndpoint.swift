@@ -62,25 +62,10 @@ struct ChatEndpoint: Endpoint {
         api: RequestContext.API,
         context: inout RequestContext
     ) throws(ProxyError) -> [UInt8] {
-        var completion: ChatResponse
-        do {
-            completion = try route.provider.dialect.decodeResponse(bytes, for: chat, context: ResponseContext.fresh(model: route.upstreamModel))
-        } catch {
-            throw ProxyError(error)
-        }
-        context.answer = RequestContext.AnswerSummary(
-            responseModel: completion.responseModel,
-            responseID: completion.responseID,
-            finishReasons: completion.finishReasons
-        )
-        let billing = Billing(route: route, providerUsage: completion.usage) {
-            TextTally(completion.text ?? "").estimatedTokens
-        } promptEstimate: {
-            TokenEstimator.estimatePromptTokens(chat)
-        }
-        context.billing = billing
+        var completion = try context.decodeCompletion(bytes, of: chat, from: route)
+        let billing = context.billing
         if api == .service {
-            completion.body = ServiceAPI.augment(completion.body, text: completion.text, provider: route.provider.name, cost: billing.cost)
+            completion.body = ServiceAPI.augment(completion.body, text: completion.text, provider: route.provider.name, cost: billing?.cost)
             completion.originalBytes = nil
         }
         return completion.serialized()

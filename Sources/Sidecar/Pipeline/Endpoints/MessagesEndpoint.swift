@@ -106,26 +106,9 @@ struct MessagesEndpoint: Endpoint {
         native: Bool,
         context: inout RequestContext
     ) throws(ProxyError) -> [UInt8] {
-        let completion: ChatResponse
-        let fresh = ResponseContext.fresh(model: route.upstreamModel)
-        do {
-            completion = try route.provider.dialect.decodeResponse(bytes, for: chat, context: fresh)
-        } catch {
-            throw ProxyError(error)
-        }
-        context.answer = RequestContext.AnswerSummary(
-            responseModel: completion.responseModel,
-            responseID: completion.responseID,
-            finishReasons: completion.finishReasons
-        )
-        let billing = Billing(route: route, providerUsage: completion.usage) {
-            TextTally(completion.text ?? "").estimatedTokens
-        } promptEstimate: {
-            TokenEstimator.estimatePromptTokens(chat)
-        }
-        context.billing = billing
+        let completion = try context.decodeCompletion(bytes, of: chat, from: route)
         guard !native else { return bytes }
-        return MessagesAnswer.message(from: completion, usage: billing.usage, fallbackID: Self.messageID()).serialized()
+        return MessagesAnswer.message(from: completion, usage: context.billing?.usage, fallbackID: Self.messageID()).serialized()
     }
 
     /// A fresh message id for answers whose provider sent none: `msg_` and random hex digits.

@@ -21,11 +21,9 @@ struct NativeResponsesRelay: StreamRelay {
     let route: RouteCandidate
     /// The request's estimated prompt tokens, for when the provider reports no usage.
     let promptTokens: Int
-    private var parser = SSEParser()
+    private var reader = ProviderEventReader()
     private var final: JSONValue?
     private var delivered = TextTally()
-    /// Provider bytes read so far, capped at ``Pipeline/maximumResponseBytes``.
-    private var received = 0
     /// Why the stream broke, found while relaying a read.
     private var breakage: ProxyError?
     /// The events relayed with the read that broke the stream, and whether the provider itself
@@ -44,21 +42,12 @@ struct NativeResponsesRelay: StreamRelay {
     }
 
     mutating func consume(_ bytes: [UInt8]) throws(ProxyError) -> [UInt8] {
-        self.received += bytes.count
-        guard self.received <= Pipeline.maximumResponseBytes else {
-            throw ProxyError(.upstreamResponseTooLarge, "The provider's stream exceeded \(Pipeline.maximumResponseBytes >> 20) MiB.")
-        }
-        let events: [SSEEvent]
-        do {
-            events = try self.parser.feed(bytes)
-        } catch {
-            throw ProxyError(error)
-        }
+        let events = try self.reader.feed(bytes)
         return try self.relayed(events)
     }
 
     mutating func finish() throws(ProxyError) -> [UInt8] {
-        let rest = try self.relayed(self.parser.finish())
+        let rest = try self.relayed(self.reader.finish())
         guard self.final != nil else {
             throw ProxyError(.upstreamMalformed, "The provider's Responses stream ended without its final event.")
         }

@@ -141,24 +141,9 @@ struct ResponsesEndpoint: Endpoint {
         store: any ResponseStore,
         context: inout RequestContext
     ) throws(ProxyError) -> [UInt8] {
-        let completion: ChatResponse
-        do {
-            completion = try route.provider.dialect.decodeResponse(bytes, for: chat, context: ResponseContext.fresh(model: route.upstreamModel))
-        } catch {
-            throw ProxyError(error)
-        }
-        let billing = Billing(route: route, providerUsage: completion.usage) {
-            TextTally(completion.text ?? "").estimatedTokens
-        } promptEstimate: {
-            TokenEstimator.estimatePromptTokens(chat)
-        }
-        context.billing = billing
-        let response = request.builder.response(from: completion, usageExtras: billing.usageFields)
-        context.answer = RequestContext.AnswerSummary(
-            responseModel: completion.responseModel,
-            responseID: request.builder.id,
-            finishReasons: completion.finishReasons
-        )
+        let completion = try context.decodeCompletion(bytes, of: chat, from: route)
+        let response = request.builder.response(from: completion, usageExtras: context.billing?.usageFields ?? [:])
+        context.answer.responseID = request.builder.id
         Self.keep(response, of: request, in: store)
         return response.serialized()
     }

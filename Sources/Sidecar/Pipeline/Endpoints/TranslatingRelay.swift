@@ -20,11 +20,9 @@ struct TranslatingRelay<Encoder: ChatStreamEncoder>: StreamRelay {
     private let contentType: String
     /// Called with the encoder once the stream completed (the Responses endpoint stores the response).
     private let completed: (@Sendable (Encoder) -> Void)?
-    private var parser = SSEParser()
+    private var reader = ProviderEventReader()
     private var translator: any StreamTranslator
     private var encoder: Encoder
-    /// Provider bytes read so far, capped at ``Pipeline/maximumResponseBytes``.
-    private var received = 0
     /// Client bytes translated from the current read and not yet returned: what a failure later
     /// in the same read still delivers before its error event.
     private var pending: [UInt8] = []
@@ -53,22 +51,13 @@ struct TranslatingRelay<Encoder: ChatStreamEncoder>: StreamRelay {
     }
 
     mutating func consume(_ bytes: [UInt8]) throws(ProxyError) -> [UInt8] {
-        self.received += bytes.count
-        guard self.received <= Pipeline.maximumResponseBytes else {
-            throw ProxyError(.upstreamResponseTooLarge, "The provider's stream exceeded \(Pipeline.maximumResponseBytes >> 20) MiB.")
-        }
-        let events: [SSEEvent]
-        do {
-            events = try self.parser.feed(bytes)
-        } catch {
-            throw ProxyError(error)
-        }
+        let events = try self.reader.feed(bytes)
         for event in events { try self.translate(event) }
         return self.takePending()
     }
 
     mutating func finish() throws(ProxyError) -> [UInt8] {
-        for event in self.parser.finish() { try self.translate(event) }
+        for event in self.reader.finish() { try self.translate(event) }
         let items: [StreamItem]
         do {
             items = try self.translator.finish()
