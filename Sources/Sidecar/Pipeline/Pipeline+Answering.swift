@@ -21,7 +21,8 @@ extension Pipeline {
         holdings: inout RequestHoldings
     ) async throws(ProxyError) -> ServerResponse {
         let budget = self.services.bufferBudget(snapshot: context.snapshot)
-        let bytes = try await response.body.collect(upTo: Self.maximumResponseBytes, budget: budget)
+        let declared = response.head.header("Content-Length").flatMap { Int($0) }
+        let bytes = try await response.body.collect(upTo: Self.maximumResponseBytes, budget: budget, declaredLength: declared)
         let body = try decode(bytes, &context)
         holdings.release(.completed, billing: context.billing)
         let headers = Self.headers(requestID: context.id, contentType: "application/json", cost: context.billing?.cost, route: route)

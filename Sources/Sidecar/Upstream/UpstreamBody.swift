@@ -35,28 +35,44 @@ final class UpstreamBody: Sendable {
     }
 
     /// Reads the whole body, reserving each piece in `budget` (when given) before keeping it.
+    ///
+    /// A body whose length the provider declared (`declaredLength`, its `Content-Length`) is
+    /// reserved whole before the first byte is read, so in a burst of large answers the first
+    /// ones to arrive are kept and the rest refused at once — reserved piece by piece, every
+    /// answer in the burst would hold a slice and none would fit. Bytes beyond the declared
+    /// length (a decoded `Content-Encoding`) are reserved as they arrive.
     /// - Throws: ``ProxyError/Code/upstreamResponseTooLarge`` past `maximumBytes`, and
     ///   ``ProxyError/Code/bufferBudgetExhausted`` when the budget is spent (both cancel the transfer).
-    func collect(upTo maximumBytes: Int, budget: BufferBudget? = nil) async throws(ProxyError) -> [UInt8] {
+    func collect(upTo maximumBytes: Int, budget: BufferBudget? = nil, declaredLength: Int? = nil) async throws(ProxyError) -> [UInt8] {
+        var reserved = 0
         var body: [UInt8] = []
-        while let piece = try await self.next() {
-            do {
-                try budget?.reserve(piece.count)
-            } catch {
-                self.cancel()
-                throw error
+        do {
+            if let declaredLength, declaredLength > 0 {
+                try Self.check(declaredLength, within: maximumBytes)
+                try budget?.reserve(declaredLength)
+                reserved = declaredLength
+                body.reserveCapacity(declaredLength)
             }
-            if body.isEmpty {
-                body = piece
-            } else {
-                body.append(contentsOf: piece)
+            while let piece = try await self.next() {
+                let beyond = body.count + piece.count - reserved
+                if beyond > 0 {
+                    try budget?.reserve(beyond)
+                    reserved += beyond
+                }
+                if body.capacity == 0 { body = piece } else { body.append(contentsOf: piece) }
+                try Self.check(body.count, within: maximumBytes)
             }
-            guard body.count <= maximumBytes else {
-                self.cancel()
-                throw ProxyError(.upstreamResponseTooLarge, "The provider's answer exceeded \(maximumBytes) bytes.")
-            }
+        } catch {
+            self.cancel()
+            throw error
         }
         return body
+    }
+
+    private static func check(_ count: Int, within maximumBytes: Int) throws(ProxyError) {
+        guard count <= maximumBytes else {
+            throw ProxyError(.upstreamResponseTooLarge, "The provider's answer exceeded \(maximumBytes) bytes.")
+        }
     }
 
     /// Stops the transfer. Safe to call at any time, more than once.
