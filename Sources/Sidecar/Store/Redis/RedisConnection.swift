@@ -1,0 +1,83 @@
+//===----------------------------------------------------------------------===//
+//
+// This source file is part of the LLM Sidecar open source project
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+import NIOCore
+import NIOPosix
+
+/// One TCP connection to the store: a channel with ``RESPDecoder`` and ``RedisChannelHandler``.
+///
+/// Any number of callers may ``send(_:replies:)`` at once: each request's commands go out in one write
+/// and its replies come back in order, matched by the handler's FIFO. The login (`AUTH`, `SELECT`) is
+/// written as soon as the connection is up and is not waited for: it is pipelined ahead of the first
+/// commands, so logging in costs no round trip of its own; if it is refused, the connection fails and
+/// so do the commands behind it.
+final class RedisConnection: Sendable {
+    let channel: any Channel
+    /// "host:port", for messages.
+    private let store: String
+    private let timeout: TimeAmount
+
+    private init(channel: any Channel, store: String, timeout: TimeAmount) {
+        self.channel = channel
+        self.store = store
+        self.timeout = timeout
+    }
+
+    /// Connects (TCP_NODELAY on) and writes the login; fails with `store_unavailable` when the TCP
+    /// connection is not up within `connectTimeout` (name resolution included).
+    static func connect(
+        to endpoint: RedisEndpoint,
+        connectTimeout: TimeAmount,
+        timeout: TimeAmount,
+        group: any EventLoopGroup
+    ) -> EventLoopFuture<RedisConnection> {
+        let store = "\(endpoint.host):\(endpoint.port)"
+        return ClientBootstrap(group: group)
+            .connectTimeout(connectTimeout)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(ByteToMessageHandler(RESPDecoder()), RedisChannelHandler(store: store))
+                }
+            }
+            .connect(host: endpoint.host, port: endpoint.port)
+            .flatMapErrorThrowing { error in throw RedisError.unavailable("cannot connect to the store at \(store): \(error)") }
+            .map { channel in
+                let connection = RedisConnection(channel: channel, store: store, timeout: timeout)
+                connection.logIn(endpoint.loginCommands())
+                return connection
+            }
+    }
+
+    /// Whether the channel is still open (false once it failed or closed).
+    var isActive: Bool { self.channel.isActive }
+
+    /// Writes `commands` (encoded commands) in one write and returns the `replies` replies to them.
+    /// Fails with ``RedisError`` (and the connection with it) as ``RedisChannelHandler`` describes.
+    func send(_ commands: ByteBuffer, replies: Int, login: [String]? = nil) -> EventLoopFuture<[RESPValue]> {
+        let promise = self.channel.eventLoop.makePromise(of: [RESPValue].self)
+        let written = self.channel.eventLoop.makePromise(of: Void.self)
+        let store = self.store
+        // A write on a channel already closed never reaches the handler; whichever completes first wins.
+        written.futureResult.whenFailure { _ in promise.fail(RedisError.unavailable("connection to the store at \(store) closed")) }
+        let request = RedisRequest(commands: commands, replyCount: replies, timeout: self.timeout, promise: promise, login: login)
+        self.channel.writeAndFlush(request, promise: written)
+        return promise.futureResult
+    }
+
+    func close() async {
+        try? await self.channel.close()
+    }
+
+    private func logIn(_ commands: [(name: String, command: [RedisArgument])]) {
+        guard !commands.isEmpty else { return }
+        var buffer = self.channel.allocator.buffer(capacity: 64)
+        for command in commands { buffer.writeRedisCommand(command.command) }
+        // Its failure is the connection's: the handler fails the commands behind it with the same error.
+        _ = self.send(buffer, replies: commands.count, login: commands.map(\.name))
+    }
+}
