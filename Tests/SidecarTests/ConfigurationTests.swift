@@ -55,7 +55,7 @@ import Translate
             ProviderConfiguration.allowedKeys, ModelEntry.allowedKeys, ModelEntry.deploymentKeys, SidecarConfiguration.topLevelKeys,
             ResilienceSettings.allKeys, SidecarConfiguration.serverKeys, SidecarConfiguration.usageKeys, QuotaSettings.keys,
             QuotaSettings.limitKeys, ClientSettings.keys, ModelEntry.priceKeys, PricingSettings.allowedKeys, ResponsesSettings.keys,
-            ResponsesSettings.storeKeys,
+            ResponsesSettings.storeKeys, StoreSettings.keys,
         ]
         for key in keys.reduce(Set(), { $0.union($1) }) {
             #expect(text.contains(key), "sidecar.yaml does not document '\(key)'")

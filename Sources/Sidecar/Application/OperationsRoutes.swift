@@ -17,15 +17,17 @@ struct OperationsRoutes: Sendable {
     let store: RuntimeStore
     let lifecycle: ServerLifecycle
     let metrics: SidecarMetrics
-    let quotas: QuotaBook
+    let quotas: any QuotaKeeper
+    /// The fleet store's health, rendered in `/metrics` when a store is configured.
+    let storeHealth: StoreHealth?
 
     /// The answer for an operations path, `nil` for any other request.
-    func respond(to request: ServerRequest) -> ServerResponse? {
+    func respond(to request: ServerRequest) async -> ServerResponse? {
         guard request.method == .GET || request.method == .HEAD else { return nil }
         switch request.path {
         case "/healthz": return .json(["status": "ok"])
         case "/readyz": return self.readiness()
-        case "/metrics": return self.scrape()
+        case "/metrics": return await self.scrape()
         default: return nil
         }
     }
@@ -59,14 +61,12 @@ struct OperationsRoutes: Sendable {
         return .json(body, status: reasons.isEmpty ? .ok : .serviceUnavailable)
     }
 
-    private func scrape() -> ServerResponse {
+    private func scrape() async -> ServerResponse {
         let snapshot = self.store.current
         let settings = snapshot.configuration.quotas
-        let text = self.metrics.render(
-            deployments: snapshot.registry.all,
-            ready: self.notReadyReasons.isEmpty,
-            quotas: self.quotas.remaining(settings: settings, clients: settings.clients.keys.sorted())
-        )
+        let remaining = await self.quotas.remaining(settings: settings, clients: settings.clients.keys.sorted())
+        var text = self.metrics.render(deployments: snapshot.registry.all, ready: self.notReadyReasons.isEmpty, quotas: remaining)
+        for family in self.storeHealth.map(SidecarMetrics.storeFamilies) ?? [] { family.render(into: &text) }
         return ServerResponse(
             status: .ok,
             headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],

@@ -37,15 +37,20 @@ struct SidecarApplication {
         let audit = try self.auditLog(usage: usage, services: &services)
         audit.record("config_loaded", self.configuration.auditFields(path: self.configurationPath))
         let store = RuntimeStore(RuntimeSnapshot(configuration: self.configuration, network: network))
-        let responses = InMemoryResponseStore(limits: InMemoryResponseStore.Limits(self.configuration.responses))
+        let fleet = self.configuration.store.map { settings in
+            FleetStore(settings: settings, audit: audit) { store.current.configuration.store?.password?.value }
+        }
+        let limits = InMemoryResponseStore.Limits(self.configuration.responses)
+        let responses: any ResponseStore = fleet.map { RedisResponseStore(store: $0, limits: limits) } ?? InMemoryResponseStore(limits: limits)
         let shared = Services(
             store: store,
             usage: usage,
             logger: self.logger,
-            quotas: quotas,
+            quotas: fleet.map { FleetQuotaBook(store: $0, local: quotas) } ?? quotas,
             statistics: statistics,
             audit: audit,
-            responses: responses
+            responses: responses,
+            fleet: fleet
         )
         let router = SidecarRouter(services: shared)
         if let path = self.configuration.quotas.stateFile {
@@ -139,7 +144,7 @@ struct SidecarApplication {
             configuration: HTTPServer.Configuration(host: address.host, port: address.port, maximumBodyBytes: { 4096 }),
             logger: self.logger,
             onListening: { address in logger.info("metrics listening", metadata: ["address": "\(address)"]) },
-            responder: { request in routes.respond(to: request) ?? SidecarRouter.notFound(request) }
+            responder: { request in await routes.respond(to: request) ?? SidecarRouter.notFound(request) }
         )
     }
 }

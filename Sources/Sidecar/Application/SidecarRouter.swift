@@ -21,10 +21,16 @@ struct SidecarRouter: Sendable {
     let operations: OperationsRoutes
 
     init(services: Services) {
-        self.operations = OperationsRoutes(store: services.store, lifecycle: services.lifecycle, metrics: services.metrics, quotas: services.quotas)
+        self.operations = OperationsRoutes(
+            store: services.store,
+            lifecycle: services.lifecycle,
+            metrics: services.metrics,
+            quotas: services.quotas,
+            storeHealth: services.fleet?.health
+        )
         self.pipeline = Pipeline(services: services)
         self.models = ModelsRoutes(store: services.store)
-        self.usage = UsageRoutes(statistics: services.statistics)
+        self.usage = UsageRoutes(statistics: services.statistics, fleet: services.fleet.map(FleetStatistics.init))
         self.responses = services.responses
     }
 
@@ -41,7 +47,7 @@ struct SidecarRouter: Sendable {
     }
 
     private func route(_ request: ServerRequest) async -> ServerResponse {
-        if let answer = self.operations.respond(to: request) { return answer }
+        if let answer = await self.operations.respond(to: request) { return answer }
         return switch (request.method, request.path) {
         case (.POST, "/v1/chat/completions"): await self.pipeline.serve(ChatEndpoint(), request, api: .openAI)
         case (.POST, "/api/v1/chat/completions"): await self.pipeline.serve(ChatEndpoint(), request, api: .service)
@@ -53,19 +59,21 @@ struct SidecarRouter: Sendable {
         case (.POST, "/v1/messages"): await self.pipeline.serve(MessagesEndpoint(), request, api: .anthropic)
         case (.POST, "/v1/messages/count_tokens"): await self.pipeline.serve(CountTokensEndpoint(), request, api: .anthropic)
         case (.GET, "/v1/models") where request.header("anthropic-version") != nil:
-            self.pipeline.authenticated(request) { self.models.anthropicList(for: $0) }
-        case (.GET, "/v1/models"): self.pipeline.authenticated(request) { self.models.openAIList(for: $0) }
+            await self.pipeline.authenticated(request) { self.models.anthropicList(for: $0) }
+        case (.GET, "/v1/models"): await self.pipeline.authenticated(request) { self.models.openAIList(for: $0) }
         case (.GET, let path) where path.hasPrefix("/v1/models/") && request.header("anthropic-version") != nil:
-            self.pipeline.authenticated(request) {
+            await self.pipeline.authenticated(request) {
                 self.models.anthropicModel(id: RequestPath.decoded(String(path.dropFirst("/v1/models/".count))), for: $0)
             }
         case (.GET, let path) where path.hasPrefix("/v1/models/"):
-            self.pipeline.authenticated(request) {
+            await self.pipeline.authenticated(request) {
                 self.models.openAIModel(id: RequestPath.decoded(String(path.dropFirst("/v1/models/".count))), for: $0)
             }
-        case (.GET, "/api/v1/models"): self.pipeline.authenticated(request) { self.models.serviceList(for: $0) }
-        case (.GET, "/api/v1/usage/stats"): self.pipeline.authenticated(request) { self.usage.respond(to: request, report: .stats, for: $0) }
-        case (.GET, "/api/v1/usage/costs"): self.pipeline.authenticated(request) { self.usage.respond(to: request, report: .costs, for: $0) }
+        case (.GET, "/api/v1/models"): await self.pipeline.authenticated(request) { self.models.serviceList(for: $0) }
+        case (.GET, "/api/v1/usage/stats"):
+            await self.pipeline.authenticated(request) { await self.usage.respond(to: request, report: .stats, for: $0) }
+        case (.GET, "/api/v1/usage/costs"):
+            await self.pipeline.authenticated(request) { await self.usage.respond(to: request, report: .costs, for: $0) }
         // Everything else under /v1 — also other methods on the paths above, such as listing
         // stored completions (GET /v1/chat/completions) or deleting a fine-tuned model.
         case (_, let path) where path.hasPrefix("/v1/"): await self.pipeline.serve(PassthroughEndpoint(), request, api: .openAI)

@@ -25,6 +25,11 @@ struct UsageReportCommand: ParsableCommand {
                   | llm-sidecar usage report --by k8s.pod.name,model
               llm-sidecar usage report usage-*.jsonl --by month,provider --format csv
               llm-sidecar usage report usage.jsonl --by day --since 2026-11-01
+
+            With --store, the totals of every pod sharing that store (store: in sidecar.yaml) \
+            over --window, grouped by model, provider, task_type or client:
+              REDIS_PASSWORD=… llm-sidecar usage report --store redis://redis:6379/0 \
+                  --password-env REDIS_PASSWORD --by client,model --window 24h
             """
     )
 
@@ -49,6 +54,18 @@ struct UsageReportCommand: ParsableCommand {
     @Option(help: "Count only requests on or before this UTC day (YYYY-MM-DD).")
     var until: String?
 
+    @Option(help: "Read the fleet's totals from this store (redis://[user[:password]@]host:port/db) instead of usage lines.")
+    var store: String?
+
+    @Option(help: "With --store: the environment variable holding the store's password.")
+    var passwordEnv: String?
+
+    @Option(help: "With --store: the key_prefix the sidecars use.")
+    var keyPrefix = "llm-sidecar:"
+
+    @Option(help: "With --store: 1h, 24h or all (every day the store keeps, up to 400).")
+    var window = "all"
+
     var fields: [String] {
         self.by.split(separator: ",").map { String($0.trimmed) }.filter { !$0.isEmpty }
     }
@@ -61,9 +78,22 @@ struct UsageReportCommand: ParsableCommand {
         if let since = self.since.flatMap(CalendarDay.init(parsing:)), let until = self.until.flatMap(CalendarDay.init(parsing:)), until < since {
             throw ValidationError("--until (\(until)) is before --since (\(since))")
         }
+        try self.validateStore()
     }
 
     func run() throws {
+        if let store = self.store {
+            let report: UsageReport
+            do {
+                report = try self.storeReport(url: store)
+            } catch let error as RedisError {
+                StandardError.write("llm-sidecar usage report: the store did not answer (\(error.code)): \(error.message)\n")
+                throw ExitCode.failure
+            }
+            print(report.rendered(as: self.format), terminator: "")
+            StandardError.write("\(report.total.requests) requests counted from the store (--window \(self.window))\n")
+            return
+        }
         var report = UsageReport(
             groupBy: self.fields,
             since: self.since.flatMap(CalendarDay.init(parsing:)),

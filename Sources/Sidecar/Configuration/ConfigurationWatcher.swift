@@ -147,7 +147,8 @@ final class ConfigurationWatcher: Service, Sendable {
 
     /// The configuration file, every key file it names, and the price catalog.
     private static func watchedFiles(_ path: String, _ configuration: SidecarConfiguration) -> [String] {
-        let keyFiles = configuration.providers.values.flatMap(\.keySources).compactMap { source -> String? in
+        let sources = configuration.providers.values.flatMap(\.keySources) + [configuration.store?.passwordSource].compactMap { $0 }
+        let keyFiles = sources.compactMap { source -> String? in
             if case .file(let file) = source { return file }
             return nil
         }

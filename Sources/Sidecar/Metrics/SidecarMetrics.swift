@@ -243,13 +243,17 @@ final class SidecarMetrics: Sendable {
 struct ObservingUsageSink: UsageSink {
     let metrics: SidecarMetrics
     let statistics: UsageStatistics
+    /// The fleet's statistics on the store, when one is configured.
+    let fleet: FleetStatistics?
     /// The current configuration names the labels the statistics keep.
     let store: RuntimeStore
     let next: any UsageSink
 
     func record(_ record: UsageRecord) {
+        let configuration = self.store.current.configuration
         self.metrics.observe(record)
-        self.statistics.observe(record, configuration: self.store.current.configuration)
+        self.statistics.observe(record, configuration: configuration)
+        self.fleet?.observe(record, configuration: configuration)
         self.next.record(record)
     }
 }

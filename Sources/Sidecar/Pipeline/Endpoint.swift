@@ -28,10 +28,10 @@ protocol Endpoint: Sendable {
     /// Reads the request: parses the body and checks its names. Records on `context` what the
     /// usage line says about the request (requested model, task type, whether it streams).
     /// - Throws: 400 naming the field at fault.
-    func parse(_ request: ServerRequest, body: ByteBuffer, context: inout RequestContext) throws(ProxyError) -> Request
+    func parse(_ request: ServerRequest, body: ByteBuffer, context: inout RequestContext) async throws(ProxyError) -> Request
 
     /// Where `request` goes. May refuse it (a method or path the endpoint does not forward).
-    func route(_ request: Request, of original: ServerRequest, context: RequestContext) throws(ProxyError) -> Route<Request>
+    func route(_ request: Request, of original: ServerRequest, context: RequestContext) async throws(ProxyError) -> Route<Request>
 
     /// `error` in the endpoint's own error shape, with its status: by default the OpenAI envelope
     /// (``ProxyError/openAIBody``), plus `success: false` on the service API.

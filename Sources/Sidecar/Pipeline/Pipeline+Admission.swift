@@ -26,12 +26,14 @@ extension Pipeline {
 
     /// `answer` for the request's client — a route the sidecar answers itself (models, usage) —
     /// or 401 when clients are configured and its token is missing or wrong.
-    func authenticated(_ request: ServerRequest, _ answer: (ClientIdentity) -> ServerResponse) -> ServerResponse {
+    func authenticated(_ request: ServerRequest, _ answer: (ClientIdentity) async -> ServerResponse) async -> ServerResponse {
+        let client: ClientIdentity
         do {
-            return answer(try self.authenticate(request, snapshot: self.services.store.current))
+            client = try self.authenticate(request, snapshot: self.services.store.current)
         } catch {
             return .json(error.openAIBody.json, status: HTTPResponseStatus(statusCode: error.status))
         }
+        return await answer(client)
     }
 
     /// `plan` limited to what the client may use (see

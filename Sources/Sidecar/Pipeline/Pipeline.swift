@@ -56,15 +56,15 @@ struct Pipeline: Sendable {
     ) async throws(ProxyError) -> ServerResponse {
         context.client = try self.authenticate(request, snapshot: context.snapshot)
         if let refusal = request.bodyRefusal { throw refusal }
-        let parsed = try endpoint.parse(request, body: request.body, context: &context)
-        switch try endpoint.route(parsed, of: request, context: context) {
+        let parsed = try await endpoint.parse(request, body: request.body, context: &context)
+        switch try await endpoint.route(parsed, of: request, context: context) {
         case .model(let route):
             return try await self.serve(parsed, by: route, context: &context, holdings: &holdings)
         case .provider(let route):
             try self.authorizeUnrouted(request, context: context)
             return try await self.send(route.request, to: route.provider, relay: route.relay, context: &context, holdings: &holdings)
         case .local(let body, let extra):
-            holdings.quota = try Preflight(services: self.services, snapshot: context.snapshot).admitUnpriced(context: context)
+            holdings.quota = try await Preflight(services: self.services, snapshot: context.snapshot).admitUnpriced(context: context)
             var headers = Self.headers(requestID: context.id, contentType: "application/json")
             headers.add(contentsOf: extra)
             return self.respond(status: .ok, headers: headers, bytes: body.serialized(), context: context)
@@ -81,7 +81,7 @@ struct Pipeline: Sendable {
         if context.streaming { holdings.streamSlot = try self.admitStream(snapshot: context.snapshot) }
         let routed = try self.authorize(Router(snapshot: context.snapshot).plan(model: route.model, taskType: route.taskType), context: &context)
         context.taskType = routed.taskType
-        let (plan, reservation) = try Preflight(services: self.services, snapshot: context.snapshot).admit(
+        let (plan, reservation) = try await Preflight(services: self.services, snapshot: context.snapshot).admit(
             routed,
             need: route.need,
             context: &context
@@ -117,7 +117,7 @@ struct Pipeline: Sendable {
         holdings: inout RequestHoldings
     ) async throws(ProxyError) -> ServerResponse {
         context.destination = .provider(provider.name)
-        holdings.quota = try Preflight(services: self.services, snapshot: context.snapshot).admitUnpriced(context: context)
+        holdings.quota = try await Preflight(services: self.services, snapshot: context.snapshot).admitUnpriced(context: context)
         context.attempts = 1
         let response = try await provider.client.execute(provider.upstreamRequest(for: encoded), logger: self.services.logger)
         context.status = response.head.status

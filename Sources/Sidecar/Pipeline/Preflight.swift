@@ -34,13 +34,13 @@ struct Preflight {
     }
 
     /// The candidates that can take the request, and its quota reservation (`nil` without quotas).
-    func admit(_ plan: RoutePlan, need: Need, context: inout RequestContext) throws(ProxyError) -> (RoutePlan, QuotaTicket?) {
+    func admit(_ plan: RoutePlan, need: Need, context: inout RequestContext) async throws(ProxyError) -> (RoutePlan, QuotaTicket?) {
         var steps = try self.fittingContext(plan, need: need, context: &context)
         let settings = self.snapshot.configuration.quotas
         guard settings.isEnabled else { return (RoutePlan(taskType: plan.taskType, steps: steps), nil) }
         var firstDenial: ProxyError?
         while !steps.isEmpty {
-            switch self.services.quotas.reserve(
+            switch await self.services.quotas.reserve(
                 self.worstCase(of: steps, need: need, settings: settings),
                 settings: settings,
                 client: context.client.name
@@ -62,14 +62,14 @@ struct Preflight {
     /// against `requests_per_minute` like any request, and is refused once any token or cost
     /// limit of its scopes is used up — it reserves one token and one picounit of each limited
     /// currency, and settles at what its usage line records (no tokens, no cost).
-    func admitUnpriced(context: RequestContext) throws(ProxyError) -> QuotaTicket? {
+    func admitUnpriced(context: RequestContext) async throws(ProxyError) -> QuotaTicket? {
         let settings = self.snapshot.configuration.quotas
         guard settings.isEnabled else { return nil }
         var demand = QuotaLedger.Demand(tokens: 1)
         for (_, limits) in settings.scopes(for: context.client.name) {
             for currency in Set(limits.costPerDay.keys).union(limits.costPerMonth.keys) { demand.costs[currency] = Money(picos: 1) }
         }
-        switch self.services.quotas.reserve(demand, settings: settings, client: context.client.name) {
+        switch await self.services.quotas.reserve(demand, settings: settings, client: context.client.name) {
         case .success(let ticket): return ticket
         case .failure(let denial): throw self.denied(denial, client: context.client.name)
         }

@@ -21,8 +21,10 @@ struct Services: Sendable {
     let metrics: SidecarMetrics
     let statistics: UsageStatistics
     /// Committed spend and reservations, shared by every request and kept across reloads.
-    let quotas: QuotaBook
+    let quotas: any QuotaKeeper
     let audit: AuditLog
+    /// The store the fleet shares (`store:`); `nil` keeps everything in this process.
+    let fleet: FleetStore?
     /// Responses kept for the Responses API's conversation state (see ``ResponsesEndpoint``).
     let responses: any ResponseStore
     /// Streams admitted and not yet ended (`server.max_streams`).
@@ -36,10 +38,11 @@ struct Services: Sendable {
         usage: any UsageSink,
         logger: Logger,
         lifecycle: ServerLifecycle = ServerLifecycle(),
-        quotas: QuotaBook = QuotaBook(),
+        quotas: any QuotaKeeper = QuotaBook(),
         statistics: UsageStatistics = UsageStatistics(),
         audit: AuditLog = AuditLog(write: { _ in }),
-        responses: any ResponseStore = InMemoryResponseStore()
+        responses: any ResponseStore = InMemoryResponseStore(),
+        fleet: FleetStore? = nil
     ) {
         let streamSlots = CapacityPool()
         let bufferedBytes = CapacityPool()
@@ -47,7 +50,13 @@ struct Services: Sendable {
         self.streamSlots = streamSlots
         self.bufferedBytes = bufferedBytes
         self.store = store
-        self.usage = ObservingUsageSink(metrics: metrics, statistics: statistics, store: store, next: usage)
+        self.usage = ObservingUsageSink(
+            metrics: metrics,
+            statistics: statistics,
+            fleet: fleet.map(FleetStatistics.init),
+            store: store,
+            next: usage
+        )
         self.logger = logger
         self.retryBudget = RetryBudget()
         self.lifecycle = lifecycle
@@ -56,6 +65,7 @@ struct Services: Sendable {
         self.quotas = quotas
         self.audit = audit
         self.responses = responses
+        self.fleet = fleet
     }
 
     /// The dispatcher for a request made under `snapshot`.

@@ -58,7 +58,7 @@ struct QuotaLedger: Sendable {
 
     /// What one admitted request holds, to settle when it ends.
     struct Reservation: Sendable {
-        fileprivate var amounts: [Key: Int64]
+        fileprivate(set) var amounts: [Key: Int64]
     }
 
     /// Why a request was refused, and when the limit resets.
@@ -99,18 +99,25 @@ struct QuotaLedger: Sendable {
     }
 
     /// Ends a reservation: the request counts once, its reserved tokens and cost are replaced
-    /// by what it actually used.
-    mutating func settle(_ reservation: Reservation, actual: Demand, now: Int64) {
+    /// by what it actually used. Returns what was charged to each limit.
+    @discardableResult
+    mutating func settle(_ reservation: Reservation, actual: Demand, now: Int64) -> [Key: Int64] {
+        var charges: [Key: Int64] = [:]
         for (key, amount) in reservation.amounts {
             self.reserved[key, default: 0] -= amount
-            let charge: Int64
-            switch key.kind {
-            case .requestsPerMinute: charge = 1
-            case .tokensPerMinute: charge = Int64(actual.tokens)
-            case .costPerDay(let currency), .costPerMonth(let currency):
-                charge = actual.costs[currency]?.picos ?? 0
-            }
+            let charge = Self.charge(of: key.kind, actual: actual)
             self.add(charge, to: key, now: now)
+            charges[key] = charge
+        }
+        return charges
+    }
+
+    /// What a request that used `actual` counts against a limit of `kind`.
+    static func charge(of kind: Kind, actual: Demand) -> Int64 {
+        switch kind {
+        case .requestsPerMinute: 1
+        case .tokensPerMinute: Int64(actual.tokens)
+        case .costPerDay(let currency), .costPerMonth(let currency): actual.costs[currency]?.picos ?? 0
         }
     }
 
@@ -131,8 +138,20 @@ struct QuotaLedger: Sendable {
         self.windows[key] = window
     }
 
+    /// Every limit configured for the global scope and `clients`, with its value.
+    static func configuredLimits(_ settings: QuotaSettings, clients: [String]) -> [(key: Key, limit: Int64)] {
+        var result: [(Key, Int64)] = []
+        for (scope, limits) in [("global", settings.global)] + clients.map({ ("client:\($0)", settings.clients[$0] ?? .init()) }) {
+            if let requests = limits.requestsPerMinute { result.append((Key(scope: scope, kind: .requestsPerMinute), Int64(requests))) }
+            if let tokens = limits.tokensPerMinute { result.append((Key(scope: scope, kind: .tokensPerMinute), Int64(tokens))) }
+            for (currency, limit) in limits.costPerDay { result.append((Key(scope: scope, kind: .costPerDay(currency: currency)), limit.picos)) }
+            for (currency, limit) in limits.costPerMonth { result.append((Key(scope: scope, kind: .costPerMonth(currency: currency)), limit.picos)) }
+        }
+        return result
+    }
+
     /// The limits of a scope that apply to `demand`, with the amount it needs of each.
-    private func limits(_ limits: QuotaSettings.Limits, demand: Demand) -> [(Kind, Int64, Int64)] {
+    func limits(_ limits: QuotaSettings.Limits, demand: Demand) -> [(Kind, Int64, Int64)] {
         var applicable: [(Kind, Int64, Int64)] = []
         if let requests = limits.requestsPerMinute { applicable.append((.requestsPerMinute, Int64(requests), 1)) }
         if let tokens = limits.tokensPerMinute { applicable.append((.tokensPerMinute, Int64(tokens), Int64(demand.tokens))) }

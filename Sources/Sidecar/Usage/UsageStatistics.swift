@@ -96,14 +96,7 @@ final class UsageStatistics: Sendable {
             client: record.client,
             configuration: configuration
         )
-        let entry = UsageTotals.Entry(
-            failed: record.outcome != .success,
-            usage: record.usage,
-            cost: record.cost,
-            currency: record.currency,
-            latencyMilliseconds: record.latencyMilliseconds
-        )
-        self.add(entry, to: group, at: Int64(record.timestamp.timeIntervalSince1970))
+        self.add(UsageTotals.Entry(record), to: group, at: Int64(record.timestamp.timeIntervalSince1970))
     }
 
     /// Adds one request that happened at `time` (Unix seconds).

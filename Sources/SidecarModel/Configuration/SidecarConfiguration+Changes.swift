@@ -68,6 +68,7 @@ extension SidecarConfiguration {
             ),
             ("log", old.log.level != self.log.level || old.log.format != self.log.format),
             ("quotas.state_file", old.quotas.stateFile != self.quotas.stateFile),
+            ("store", old.store?.withoutPassword != self.store?.withoutPassword),
         ]
         changes.needRestart = restartOnly.filter(\.1).map(\.0)
         return changes

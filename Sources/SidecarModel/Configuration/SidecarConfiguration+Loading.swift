@@ -11,7 +11,7 @@ import Logging
 extension SidecarConfiguration {
     package static let topLevelKeys: Set<String> = [
         "listen", "server", "metrics", "providers", "models", "pricing", "routes", "resilience", "clients", "quotas", "usage", "audit",
-        "passthrough", "log", "responses",
+        "passthrough", "log", "responses", "store",
     ]
     package static let serverKeys: Set<String> = [
         "max_request_body", "event_loop_threads", "request_read_timeout", "idle_timeout", "max_streams", "max_connections", "max_buffered_bytes",
@@ -95,6 +95,7 @@ extension SidecarConfiguration {
             case "log": configuration.log = Self.decodeLog(value, reader: &reader)
             case "passthrough": configuration.passthroughProvider = Self.decodePassthrough(value, reader: &reader)
             case "responses": configuration.responses = ResponsesSettings.decode(value, reader: &reader)
+            case "store": configuration.store = StoreSettings.decode(value, reader: &reader)
             default: break
             }
         }

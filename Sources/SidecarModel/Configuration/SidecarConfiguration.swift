@@ -34,6 +34,8 @@ package struct SidecarConfiguration: Sendable {
     package var passthroughProvider: String?
     /// `responses:` (conversation state of the Responses API; read at start-up).
     package var responses = ResponsesSettings()
+    /// `store:` (the Redis server a fleet shares; `nil`: everything stays in this process).
+    package var store: StoreSettings?
     package var log: LogSettings
     /// `sha256:` and the first 16 hexadecimal digits of the file's SHA-256, to tell versions apart
     /// in logs, `/readyz` and audit lines.

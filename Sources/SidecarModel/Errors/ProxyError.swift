@@ -69,6 +69,10 @@ package struct ProxyError: Error, Sendable, CustomStringConvertible {
         package static let tooManyConnections = Code(name: "too_many_connections", status: 503, type: "server_error")
         /// A configured quota would be exceeded (429, with `Retry-After` when it resets).
         package static let quotaExceeded = Code(name: "quota_exceeded", status: 429, type: "rate_limit_error")
+        /// The fleet's quota store cannot be reached and `store.on_store_failure` is `deny`.
+        package static let quotaStoreUnavailable = Code(name: "quota_store_unavailable", status: 503, type: "server_error")
+        /// The fleet's store did not answer a read of fleet-wide figures (`?scope=fleet`).
+        package static let storeUnavailable = Code(name: "store_unavailable", status: 503, type: "server_error")
         /// The prompt (plus `max_tokens`) does not fit any candidate's context window (400).
         package static let contextLengthExceeded = Code(name: "context_length_exceeded", status: 400, type: "invalid_request_error")
         /// The drain deadline after SIGTERM passed before the answer was complete.

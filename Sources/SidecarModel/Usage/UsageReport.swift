@@ -76,6 +76,13 @@ package struct UsageReport: Sendable {
         }
     }
 
+    /// Counts totals summed elsewhere (the fleet's store) under `group`, one value per
+    /// ``groupBy`` field.
+    package mutating func add(group: [String?], totals: UsageTotals) {
+        self.groups[group, default: UsageTotals()].merge(totals)
+        self.total.merge(totals)
+    }
+
     /// The groups in order of their values (lines lacking a field last).
     package var rows: [Row] {
         self.groups.map { Row(group: $0.key, totals: $0.value) }.sorted { lhs, rhs in

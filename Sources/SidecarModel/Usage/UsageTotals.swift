@@ -66,6 +66,17 @@ package struct UsageTotals: Sendable, Hashable {
             self.currency = currency
             self.latencyMilliseconds = latencyMilliseconds
         }
+
+        /// What a request's usage record adds.
+        package init(_ record: UsageRecord) {
+            self.init(
+                failed: record.outcome != .success,
+                usage: record.usage,
+                cost: record.cost,
+                currency: record.currency,
+                latencyMilliseconds: record.latencyMilliseconds
+            )
+        }
     }
 
     package mutating func add(_ entry: Entry) {
@@ -93,12 +104,12 @@ package struct UsageTotals: Sendable, Hashable {
         Self.add(other.cachedInputTokens, to: &self.cachedInputTokens)
         Self.add(other.reasoningTokens, to: &self.reasoningTokens)
         for (currency, cost) in other.costs { self.costs[currency] = (self.costs[currency] ?? Money(picos: 0)) + cost }
-        self.unpriced += other.unpriced
+        Self.add(other.unpriced, to: &self.unpriced)
         self.latency.merge(other.latency)
     }
 
     /// `sum + amount`, saturating at `Int.min` and `Int.max`.
-    private static func add(_ amount: Int, to sum: inout Int) {
+    static func add(_ amount: Int, to sum: inout Int) {
         let (result, overflow) = sum.addingReportingOverflow(amount)
         sum = overflow ? (amount > 0 ? .max : .min) : result
     }
@@ -114,16 +125,26 @@ package struct LatencyHistogram: Sendable, Hashable {
     package private(set) var counts: [Int: Int] = [:]
     package private(set) var count = 0
 
+    package init() {}
+
     package mutating func record(milliseconds: Double) {
+        self.add(bucket: Self.bucket(milliseconds: milliseconds), count: 1)
+    }
+
+    /// The bucket a latency falls in: 0 up to 1 ms, then 8 per doubling.
+    package static func bucket(milliseconds: Double) -> Int {
         let bounded = min(milliseconds, Self.largestMilliseconds)
-        let bucket = bounded > 1 ? Int((Self.bucketsPerDoubling * log2(bounded)).rounded(.up)) : 0
-        self.counts[bucket, default: 0] += 1
-        self.count += 1
+        return bounded > 1 ? Int((Self.bucketsPerDoubling * log2(bounded)).rounded(.up)) : 0
+    }
+
+    /// Adds `count` latencies in `bucket` (as read back from the fleet's store).
+    package mutating func add(bucket: Int, count: Int) {
+        UsageTotals.add(count, to: &self.counts[bucket, default: 0])
+        UsageTotals.add(count, to: &self.count)
     }
 
     package mutating func merge(_ other: LatencyHistogram) {
-        for (bucket, count) in other.counts { self.counts[bucket, default: 0] += count }
-        self.count += other.count
+        for (bucket, count) in other.counts { self.add(bucket: bucket, count: count) }
     }
 
     /// The latency (ms) at or below which `fraction` of the requests completed; `nil` when empty.

@@ -37,7 +37,7 @@ struct ResponsesEndpoint: Endpoint {
         var client: String
     }
 
-    func parse(_ request: ServerRequest, body: ByteBuffer, context: inout RequestContext) throws(ProxyError) -> Request {
+    func parse(_ request: ServerRequest, body: ByteBuffer, context: inout RequestContext) async throws(ProxyError) -> Request {
         context.taskType = try NamePolicy.taskTypeHeader.checked(request.header("X-Task-Type"))
         let responses: ResponsesRequest
         do {
@@ -49,7 +49,10 @@ struct ResponsesEndpoint: Endpoint {
         try NamePolicy.metadataTaskType.checked(responses.taskType)
         context.requestedModel = responses.model
         context.streaming = responses.stream
-        let history = responses.previousResponseID.flatMap { self.store.load(id: $0, client: context.client.name) }?.conversation
+        var history: [JSONObject]?
+        if let previous = responses.previousResponseID {
+            history = try await self.store.load(id: previous, client: context.client.name)?.conversation
+        }
         let chat = Result { () throws(TranslationError) in try responses.chatRequest(history: history ?? []) }
         let builder = ResponseBuilder(id: Self.freshID(), createdAt: Int(Date().timeIntervalSince1970), request: responses)
         return Request(responses: responses, history: history, chat: chat, builder: builder, client: context.client.name)

@@ -28,28 +28,28 @@ struct StoredResponseEndpoint: Endpoint {
         request
     }
 
-    func route(_ request: ServerRequest, of original: ServerRequest, context: RequestContext) throws(ProxyError) -> Route<ServerRequest> {
-        if let answer = try self.answer(request, client: context.client.name) { return .local(answer, headers: [:]) }
+    func route(_ request: ServerRequest, of original: ServerRequest, context: RequestContext) async throws(ProxyError) -> Route<ServerRequest> {
+        if let answer = try await self.answer(request, client: context.client.name) { return .local(answer, headers: [:]) }
         return .provider(try PassthroughEndpoint.route(try PassthroughEndpoint.forwarded(request), of: request, context: context))
     }
 
     /// The answer for a stored response, or `nil` when the sidecar holds none under the path's id.
-    private func answer(_ request: ServerRequest, client: String) throws(ProxyError) -> JSONObject? {
+    private func answer(_ request: ServerRequest, client: String) async throws(ProxyError) -> JSONObject? {
         let rest = request.path.dropFirst(Self.prefix.count).split(separator: "/", omittingEmptySubsequences: false)
         guard let first = rest.first, rest.count <= 2 else { return nil }
         let id = RequestPath.decoded(String(first))
         switch (request.method, rest.count == 2 ? String(rest[1]) : nil) {
         case (.GET, nil):
-            guard let stored = self.store.load(id: id, client: client) else { return nil }
+            guard let stored = try await self.store.load(id: id, client: client) else { return nil }
             if request.queryParameters["stream"] == "true" {
                 throw ProxyError(.unsupportedFeature, "A response the sidecar stored cannot be replayed as a stream.", param: "stream")
             }
             return stored.response
         case (.DELETE, nil):
-            guard self.store.delete(id: id, client: client) else { return nil }
+            guard try await self.store.delete(id: id, client: client) else { return nil }
             return ["id": .string(id), "object": "response", "deleted": true]
         case (.GET, "input_items"):
-            guard let stored = self.store.load(id: id, client: client) else { return nil }
+            guard let stored = try await self.store.load(id: id, client: client) else { return nil }
             return try Self.inputItems(of: stored, request.queryParameters)
         default:
             return nil
