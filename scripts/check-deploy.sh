@@ -47,7 +47,8 @@ step() {
 render() {
     mkdir -p "$RENDERED" &&
         "$VENV/bin/python" Tests/deploy/render.py k8s/base >"$RENDERED/base.yaml" &&
-        "$VENV/bin/python" Tests/deploy/render.py k8s/overlays/plain-sidecar >"$RENDERED/plain-sidecar.yaml"
+        "$VENV/bin/python" Tests/deploy/render.py k8s/overlays/plain-sidecar >"$RENDERED/plain-sidecar.yaml" &&
+        "$VENV/bin/python" Tests/deploy/render.py k8s/overlays/fleet-store >"$RENDERED/fleet-store.yaml"
 }
 
 # Strict: a field the version does not know is an error. The base needs 1.29+ (native sidecars);
@@ -74,9 +75,10 @@ check_unit() {
 checkov() { "$VENV/bin/checkov" --compact --quiet --skip-download "$@"; }
 
 rm -rf "$RENDERED"
-step "render k8s/base and k8s/overlays/plain-sidecar" render
+step "render k8s/base, k8s/overlays/plain-sidecar and k8s/overlays/fleet-store" render
 step "kubernetes-validate base (1.30, 1.37)" validate "$RENDERED/base.yaml" 1.30.0 1.37.0
 step "kubernetes-validate plain-sidecar (1.27, 1.30, 1.37)" validate "$RENDERED/plain-sidecar.yaml" 1.27.0 1.30.0 1.37.0
+step "kubernetes-validate fleet-store (1.30, 1.37)" validate "$RENDERED/fleet-store.yaml" 1.30.0 1.37.0
 step "checkov kubernetes (skips: Tests/deploy/checkov.yaml)" checkov --config-file Tests/deploy/checkov.yaml --framework kubernetes -d "$RENDERED"
 step "checkov dockerfile" checkov --framework dockerfile -f Dockerfile
 step "checkov secrets (k8s/, deploy/, Dockerfile)" checkov --framework secrets -d k8s -d deploy -f Dockerfile --skip-path deploy/secrets
