@@ -5,7 +5,8 @@
 # image's runtime stage (`--target local`) with buildah from a release binary built here, over a
 # debootstrapped Debian base, and smoke-tests it. Installs what it needs first: the Python
 # virtual environment .venv-deploy/ (scripts/lib/venv.sh; from scratch when CI=true) and Debian's
-# docker-compose, systemd, debootstrap and buildah.
+# docker-compose, systemd, debootstrap, buildah and redis-server (Tests/deploy runs the fleet
+# example's Redis command, and two sidecars sharing it).
 # Runs every check, prints a summary, and exits non-zero if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +20,7 @@ source scripts/lib/venv.sh
 
 install_tools() {
     set -e
-    apt_install docker-compose systemd debootstrap buildah curl
+    apt_install docker-compose systemd debootstrap buildah curl redis-server
     make_venv "$VENV" Tests/deploy/requirements.txt
 }
 
@@ -72,6 +73,13 @@ check_unit() {
         systemd-analyze security --offline=yes --threshold=20 "$copy" | tail -n 1
 }
 
+compose_config() {
+    local file
+    for file in "$@"; do
+        docker-compose -f "$file" config -q || return 1
+    done
+}
+
 checkov() { "$VENV/bin/checkov" --compact --quiet --skip-download "$@"; }
 
 rm -rf "$RENDERED"
@@ -83,7 +91,7 @@ step "checkov kubernetes (skips: Tests/deploy/checkov.yaml)" checkov --config-fi
 step "checkov dockerfile" checkov --framework dockerfile -f Dockerfile
 step "checkov secrets (k8s/, deploy/, Dockerfile)" checkov --framework secrets -d k8s -d deploy -f Dockerfile --skip-path deploy/secrets
 step "hadolint Dockerfile" "$VENV/bin/hadolint" Dockerfile
-step "docker-compose config" docker-compose -f deploy/docker-compose.yml config -q
+step "docker-compose config (deploy/, deploy/fleet/)" compose_config deploy/docker-compose.yml deploy/fleet/docker-compose.yml
 step "systemd-analyze verify + security" check_unit
 step "python imports of Tests/deploy (each provided by its requirements)" \
     "$VENV/bin/python" scripts/check_imports.py --requirements Tests/deploy/requirements.txt Tests/deploy

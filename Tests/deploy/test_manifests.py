@@ -310,8 +310,8 @@ def sidecar_binary() -> Path | None:
 @pytest.mark.skipif(sidecar_binary() is None, reason="no llm-sidecar build in .build (and no SIDECAR_BIN)")
 @pytest.mark.parametrize(
     "path",
-    [BASE / "sidecar.yaml", FLEET / "sidecar.yaml"],
-    ids=["base", "fleet-store"],
+    [BASE / "sidecar.yaml", FLEET / "sidecar.yaml", ROOT / "deploy" / "fleet" / "sidecar.yaml"],
+    ids=["base", "fleet-store", "compose-fleet"],
 )
 def test_sidecar_accepts_the_shipped_config(path, tmp_path):
     """check-config refuses a store whose password file is missing, so a configuration with one
