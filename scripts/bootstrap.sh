@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine lacks to build the sidecar; with --test what the
-# test suite needs (the official OpenAI/Anthropic/Google SDKs for the end-to-end tests), with
-# --bench what the benchmarks need, with --litellm the benchmarks' peer gateway. Debian packages
-# go to the system; Python packages only into the project's virtual environments (.venv/,
-# .venv-litellm/: scripts/lib/venv.sh), never into the system Python.
+# test suite needs (nginx and openssl for the TLS and proxy tests, redis-server for the fleet
+# store's tests, which start their own servers, and the official OpenAI/Anthropic/Google SDKs for
+# the end-to-end tests), with --bench what the benchmarks need, with --litellm the benchmarks' peer
+# gateway. Debian packages go to the system; Python packages only into the project's virtual
+# environments (.venv/, .venv-litellm/: scripts/lib/venv.sh), never into the system Python.
 # Safe to run repeatedly: it only installs what is missing. With CI=true the virtual environments
 # are made from scratch.
 set -euo pipefail
@@ -24,7 +25,11 @@ apt_install libcurl4-openssl-dev libnghttp2-dev libssl-dev libyaml-dev ca-certif
 for option in "$@"; do
     case "$option" in
     --test)
-        apt_install nginx openssl
+        # redis-server: the Swift and end-to-end tests of the fleet store (store:) start their own
+        # Redis servers on free loopback ports (where systemd runs, Debian's package also starts a
+        # service on 127.0.0.1:6379, which the tests leave alone). Only the tests need it: the
+        # sidecar runs without Redis.
+        apt_install nginx openssl redis-server
         make_venv .venv Tests/e2e/requirements.txt
         ;;
     --bench)

@@ -5,7 +5,8 @@
 # image's runtime stage (`--target local`) with buildah from a release binary built here, over a
 # debootstrapped Debian base, and smoke-tests it. Installs what it needs first: the Python
 # virtual environment .venv-deploy/ (scripts/lib/venv.sh; from scratch when CI=true) and Debian's
-# docker-compose, systemd, debootstrap and buildah.
+# docker-compose, systemd, debootstrap, buildah and redis-server (Tests/deploy runs the fleet
+# example's Redis command, and two sidecars sharing it).
 # Runs every check, prints a summary, and exits non-zero if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +20,7 @@ source scripts/lib/venv.sh
 
 install_tools() {
     set -e
-    apt_install docker-compose systemd debootstrap buildah curl
+    apt_install docker-compose systemd debootstrap buildah curl redis-server
     make_venv "$VENV" Tests/deploy/requirements.txt
 }
 
@@ -47,7 +48,8 @@ step() {
 render() {
     mkdir -p "$RENDERED" &&
         "$VENV/bin/python" Tests/deploy/render.py k8s/base >"$RENDERED/base.yaml" &&
-        "$VENV/bin/python" Tests/deploy/render.py k8s/overlays/plain-sidecar >"$RENDERED/plain-sidecar.yaml"
+        "$VENV/bin/python" Tests/deploy/render.py k8s/overlays/plain-sidecar >"$RENDERED/plain-sidecar.yaml" &&
+        "$VENV/bin/python" Tests/deploy/render.py k8s/overlays/fleet-store >"$RENDERED/fleet-store.yaml"
 }
 
 # Strict: a field the version does not know is an error. The base needs 1.29+ (native sidecars);
@@ -71,17 +73,25 @@ check_unit() {
         systemd-analyze security --offline=yes --threshold=20 "$copy" | tail -n 1
 }
 
+compose_config() {
+    local file
+    for file in "$@"; do
+        docker-compose -f "$file" config -q || return 1
+    done
+}
+
 checkov() { "$VENV/bin/checkov" --compact --quiet --skip-download "$@"; }
 
 rm -rf "$RENDERED"
-step "render k8s/base and k8s/overlays/plain-sidecar" render
+step "render k8s/base, k8s/overlays/plain-sidecar and k8s/overlays/fleet-store" render
 step "kubernetes-validate base (1.30, 1.37)" validate "$RENDERED/base.yaml" 1.30.0 1.37.0
 step "kubernetes-validate plain-sidecar (1.27, 1.30, 1.37)" validate "$RENDERED/plain-sidecar.yaml" 1.27.0 1.30.0 1.37.0
+step "kubernetes-validate fleet-store (1.30, 1.37)" validate "$RENDERED/fleet-store.yaml" 1.30.0 1.37.0
 step "checkov kubernetes (skips: Tests/deploy/checkov.yaml)" checkov --config-file Tests/deploy/checkov.yaml --framework kubernetes -d "$RENDERED"
 step "checkov dockerfile" checkov --framework dockerfile -f Dockerfile
 step "checkov secrets (k8s/, deploy/, Dockerfile)" checkov --framework secrets -d k8s -d deploy -f Dockerfile --skip-path deploy/secrets
 step "hadolint Dockerfile" "$VENV/bin/hadolint" Dockerfile
-step "docker-compose config" docker-compose -f deploy/docker-compose.yml config -q
+step "docker-compose config (deploy/, deploy/fleet/)" compose_config deploy/docker-compose.yml deploy/fleet/docker-compose.yml
 step "systemd-analyze verify + security" check_unit
 step "python imports of Tests/deploy (each provided by its requirements)" \
     "$VENV/bin/python" scripts/check_imports.py --requirements Tests/deploy/requirements.txt Tests/deploy

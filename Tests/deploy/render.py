@@ -2,7 +2,8 @@
 where no kustomize binary is installed. Anything else in a kustomization is refused rather than
 silently ignored.
 
-Supported: resources (files and directories), configMapGenerator with files and
+Supported: resources (files and directories), configMapGenerator with files, behavior create
+(the default) or replace (an overlay's ConfigMap in place of its base's), and
 generatorOptions.disableNameSuffixHash: true, images (newName, newTag, digest), and patches that
 are JSON patches (RFC 6902) on a target kind and name.
 
@@ -53,7 +54,7 @@ def render(directory: str | Path) -> list[dict]:
     if generators and options != {"disableNameSuffixHash": True}:
         raise RenderError(f"{directory}: only generatorOptions {{disableNameSuffixHash: true}} is supported")
     for generator in generators:
-        objects.append(_config_map(directory, generator))
+        _generate(objects, _config_map(directory, generator), generator.get("behavior", "create"))
 
     for image in kustomization.get("images", []):
         _set_image(objects, image)
@@ -66,15 +67,28 @@ def render(directory: str | Path) -> list[dict]:
 
 
 def _config_map(directory: Path, generator: dict) -> dict:
-    unknown = set(generator) - {"name", "files"}
-    if unknown:
-        raise RenderError(f"configMapGenerator {generator.get('name')}: unsupported fields {sorted(unknown)}")
+    unknown = set(generator) - {"name", "files", "behavior"}
+    if unknown or generator.get("behavior", "create") not in ("create", "replace"):
+        raise RenderError(f"configMapGenerator {generator.get('name')}: only name, files and behavior create or replace are supported")
     data = {}
     for entry in generator["files"]:
         key, _, path = entry.rpartition("=")
         path = directory / path
         data[key or path.name] = path.read_text()
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": generator["name"]}, "data": data}
+
+
+def _generate(objects: list[dict], config_map: dict, behavior: str) -> None:
+    """create: a new ConfigMap (a duplicate name is refused later); replace: in place of the
+    base's ConfigMap of that name, which must exist."""
+    if behavior == "create":
+        objects.append(config_map)
+        return
+    name = config_map["metadata"]["name"]
+    existing = [i for i, obj in enumerate(objects) if obj["kind"] == "ConfigMap" and obj["metadata"]["name"] == name]
+    if not existing:
+        raise RenderError(f"configMapGenerator {name}: behavior replace, but no ConfigMap {name} to replace")
+    objects[existing[0]] = config_map
 
 
 def _containers(obj: dict) -> list[dict]:

@@ -5,11 +5,13 @@ Run by scripts/check-deploy.sh, or alone: .venv-deploy/bin/python -m pytest Test
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -19,8 +21,12 @@ from render import render
 ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT / "k8s" / "base"
 PLAIN = ROOT / "k8s" / "overlays" / "plain-sidecar"
+FLEET = ROOT / "k8s" / "overlays" / "fleet-store"
 SIDECAR = "llm-sidecar"
 KEYS_DIRECTORY = "/var/run/secrets/llm-sidecar"
+# The keys of `store:` the sidecar reads (StoreSettings.keys), of which the example sets all but
+# password_env: its password is a file.
+STORE_KEYS = {"url", "username", "password_file", "connect_timeout", "timeout", "key_prefix", "on_store_failure", "reservation_ttl"}
 ADMIN_PORT = 9464
 
 
@@ -55,10 +61,24 @@ def plain() -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def config(base) -> dict:
-    data = by_kind(base, "ConfigMap")["data"]
+def fleet() -> list[dict]:
+    return render(FLEET)
+
+
+def sidecar_config(objects: list[dict]) -> dict:
+    data = by_kind(objects, "ConfigMap")["data"]
     assert set(data) == {"sidecar.yaml"}
     return yaml.safe_load(data["sidecar.yaml"])
+
+
+@pytest.fixture(scope="module")
+def config(base) -> dict:
+    return sidecar_config(base)
+
+
+@pytest.fixture(scope="module")
+def fleet_config(fleet) -> dict:
+    return sidecar_config(fleet)
 
 
 def test_base_renders_the_expected_objects(base):
@@ -70,7 +90,7 @@ def test_base_renders_the_expected_objects(base):
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (with its built-in kustomize) is not installed")
-@pytest.mark.parametrize("directory", [BASE, PLAIN], ids=["base", "plain-sidecar"])
+@pytest.mark.parametrize("directory", [BASE, PLAIN, FLEET], ids=["base", "plain-sidecar", "fleet-store"])
 def test_renderer_agrees_with_kustomize(directory):
     output = subprocess.run(["kubectl", "kustomize", str(directory)], check=True, capture_output=True, text=True).stdout
     expected = {(o["kind"], o["metadata"]["name"]): o for o in yaml.safe_load_all(output) if o}
@@ -109,7 +129,7 @@ def test_prometheus_annotations(base):
     assert annotations["prometheus.io/path"] == "/metrics"
 
 
-@pytest.mark.parametrize("overlay", ["base", "plain"])
+@pytest.mark.parametrize("overlay", ["base", "plain", "fleet"])
 def test_security_context_is_restrictive(overlay, request):
     spec = pod_spec(request.getfixturevalue(overlay))
     pod = spec["securityContext"]
@@ -225,6 +245,59 @@ def test_plain_sidecar_overlay_uses_an_ordinary_container(plain, config):
     assert moved == {k: v for k, v in base_sidecar.items() if k != "restartPolicy"}
 
 
+def test_fleet_store_overlay_renders_the_base_objects(base, fleet):
+    assert sorted((o["kind"], o["metadata"]["name"]) for o in fleet) == sorted((o["kind"], o["metadata"]["name"]) for o in base)
+
+
+def test_fleet_store_config_is_the_base_config_with_a_store_and_a_budget(config, fleet_config):
+    """The overlay's sidecar.yaml replaces the base's whole (a ConfigMap holds it as one string):
+    it must not drift from the base apart from what it adds."""
+    assert "store" not in config and "quotas" not in config, "the base stays in process"
+    assert {k: v for k, v in fleet_config.items() if k not in ("store", "quotas")} == config
+    assert fleet_config["quotas"]["global"]["cost_per_day"], "a fleet-wide budget is the point of the store"
+
+
+def test_fleet_store_points_at_a_redis_service(fleet_config):
+    store = fleet_config["store"]
+    assert set(store) == STORE_KEYS
+    url = urlsplit(store["url"])
+    assert url.scheme == "redis", "rediss:// is refused for now"
+    assert url.password is None and url.username is None, "the password comes from the Secret, the user from username"
+    assert url.hostname.endswith(".svc.cluster.local") and url.port == 6379 and url.path == "/0"
+    assert store["on_store_failure"] == "local"
+    assert seconds(store["timeout"]) <= seconds(store["connect_timeout"]) <= 1
+    assert store["key_prefix"].startswith("llm-sidecar:") and " " not in store["key_prefix"]
+
+
+def test_fleet_store_password_is_a_secret_file_of_the_sidecar_alone(fleet, fleet_config):
+    spec = pod_spec(fleet)
+    sidecar = container(spec["initContainers"], SIDECAR)
+    directory, name = os.path.split(fleet_config["store"]["password_file"])
+    (mount,) = [m for m in sidecar["volumeMounts"] if m["mountPath"] == directory]
+    assert mount["readOnly"] is True and "subPath" not in mount, "a directory mount is refreshed on rotation"
+    secret = {v["name"]: v for v in spec["volumes"]}[mount["name"]]["secret"]
+    assert secret["secretName"] == "llm-sidecar-redis"
+    assert secret["defaultMode"] == 0o440
+    assert secret["optional"] is False, "without its password the sidecar refuses the configuration"
+    assert "items" not in secret and name == "password"
+    for c in spec["containers"]:
+        assert "volumeMounts" not in c, f"{c['name']} must not see the Redis password"
+    assert not any("REDIS" in e["name"] for e in sidecar["env"]), "the password is a file, not an environment variable"
+
+
+def test_fleet_store_deployment_is_the_base_one_with_the_password_and_replicas(base, fleet):
+    deployment = copy.deepcopy(by_kind(fleet, "Deployment"))
+    assert deployment["spec"]["replicas"] > 1
+    spec = deployment["spec"]["template"]["spec"]
+    redis_volumes = [v for v in spec["volumes"] if v.get("secret", {}).get("secretName") == "llm-sidecar-redis"]
+    assert len(redis_volumes) == 1
+    spec["volumes"].remove(redis_volumes[0])
+    sidecar = container(spec["initContainers"], SIDECAR)
+    sidecar["volumeMounts"] = [m for m in sidecar["volumeMounts"] if m["name"] != redis_volumes[0]["name"]]
+    deployment["spec"]["replicas"] = by_kind(base, "Deployment")["spec"]["replicas"]
+    assert deployment == by_kind(base, "Deployment")
+
+
 def sidecar_binary() -> Path | None:
     """$SIDECAR_BIN, else the newest of the debug and release builds."""
     if os.environ.get("SIDECAR_BIN"):
@@ -235,10 +308,24 @@ def sidecar_binary() -> Path | None:
 
 
 @pytest.mark.skipif(sidecar_binary() is None, reason="no llm-sidecar build in .build (and no SIDECAR_BIN)")
-def test_sidecar_accepts_the_kubernetes_config():
+@pytest.mark.parametrize(
+    "path",
+    [BASE / "sidecar.yaml", FLEET / "sidecar.yaml", ROOT / "deploy" / "fleet" / "sidecar.yaml"],
+    ids=["base", "fleet-store", "compose-fleet"],
+)
+def test_sidecar_accepts_the_shipped_config(path, tmp_path):
+    """check-config refuses a store whose password file is missing, so a configuration with one
+    is checked as a copy that reads a password written here."""
+    text = path.read_text()
+    password_file = (yaml.safe_load(text).get("store") or {}).get("password_file")
+    if password_file:
+        (tmp_path / "password").write_text("not-a-real-password")
+        text = text.replace(password_file, str(tmp_path / "password"))
+        path = tmp_path / "sidecar.yaml"
+        path.write_text(text)
     binary = sidecar_binary()
     result = subprocess.run(
-        [str(binary), "check-config", str(BASE / "sidecar.yaml")],
+        [str(binary), "check-config", str(path)],
         capture_output=True,
         text=True,
         env={key: value for key, value in os.environ.items() if key != "SIDECAR_CONFIG"},

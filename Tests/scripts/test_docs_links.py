@@ -1,4 +1,4 @@
-"""Every relative link in README.md and docs/*.md reaches a file that exists, and its #anchor a heading.
+"""Every relative link in README.md, docs/*.md and the deployment guides reaches a file that exists, and its #anchor a heading.
 
 Anchors follow GitHub's rule: the heading's text without markup, lower-cased, punctuation other than
 `-` and `_` removed, spaces turned into `-`, and `-1`, `-2`… added to repeated headings. Links inside
@@ -19,7 +19,9 @@ HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
 
 
 def documentation_files(root: Path) -> list[Path]:
-    return [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    """README.md, docs/*.md, and the deployment guides k8s/README.md and deploy/README.md."""
+    guides = [path for path in (root / "k8s" / "README.md", root / "deploy" / "README.md") if path.exists()]
+    return [root / "README.md", *sorted((root / "docs").glob("*.md")), *guides]
 
 
 def prose(markdown: str) -> str:
