@@ -206,11 +206,14 @@ def start_stream_upstream() -> Target:
 
 
 def start_sidecar(directory: Path, upstream: int, stream_upstream: int, binary: Path, threads: int | None,
-                  max_streams: int) -> tuple[Target, float]:
+                  max_streams: int, name: str = "sidecar", extra: str = "") -> tuple[Target, float]:
     """`max_streams` is raised above the largest idle-stream count: the default (2,000) answers
     the streams beyond it with 503, which is the point of the cap but not what is measured here;
-    `max_connections` (default 4,096, at least `max_streams`) with it."""
+    `max_connections` (default 4,096, at least `max_streams`) with it. `extra` is appended to the
+    configuration (YAML sections)."""
     port = free_port()
+    directory = directory / name
+    directory.mkdir(exist_ok=True)
     config = directory / "sidecar.yaml"
     config.write_text(f"""
 listen: 127.0.0.1:{port}
@@ -250,13 +253,47 @@ log:
 server:
   max_streams: {max_streams}
   max_connections: {max_streams + 100}
-""" + (f"  event_loop_threads: {threads}\n" if threads else ""))
+""" + (f"  event_loop_threads: {threads}\n" if threads else "") + extra)
     process = subprocess.Popen([str(binary), "serve", "--config", str(config)], stderr=subprocess.DEVNULL,
                                env=dict(os.environ, BENCH_API_KEY="bench"))
     startup = wait_until_serving(port, 10)
-    target = Target("sidecar", port, process)
-    target.stream_port = port
+    target = Target(name, port, process)
+    target.stream_port = port if name == "sidecar" else None
     return target, startup
+
+
+# Quotas that never refuse, so every request reserves and settles: in the process, or on Redis.
+QUOTAS = "quotas:\n  global:\n    requests_per_minute: 100000000\n    cost_per_day: { USD: 1000000 }\n"
+
+
+def start_redis(directory: Path) -> tuple[subprocess.Popen, int]:
+    """A redis-server on a free loopback port, no persistence (scripts/bootstrap.sh --bench installs it)."""
+    if not shutil.which("redis-server"):
+        sys.exit("redis-server is missing: run scripts/bootstrap.sh --bench")
+    port = free_port()
+    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                "--dir", str(directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True).stdout.strip() == "PONG":
+            return process, port
+        time.sleep(0.05)
+    sys.exit("redis-server did not start")
+
+
+def store_targets(directory: Path, upstream: int, stream_upstream: int, binary: Path, threads: int | None,
+                  redis_port: int) -> list[Target]:
+    """The sidecar with quotas kept in the process, and with quotas kept on Redis (`store:`)."""
+    quota, _ = start_sidecar(directory, upstream, stream_upstream, binary, threads, 100, "sidecar-quota", QUOTAS)
+    store, _ = start_sidecar(directory, upstream, stream_upstream, binary, threads, 100, "sidecar-store",
+                             QUOTAS + f"store:\n  url: redis://127.0.0.1:{redis_port}/0\n")
+    return [quota, store]
+
+
+def redis_commands(port: int) -> dict[str, int]:
+    """Calls per command since the server started (INFO commandstats)."""
+    output = subprocess.run(["redis-cli", "-p", str(port), "info", "commandstats"], capture_output=True, text=True, check=True).stdout
+    return {match.group(1): int(match.group(2)) for match in re.finditer(r"^cmdstat_(\w+):calls=(\d+)", output, re.M)}
 
 
 def translating_targets(sidecar: Target) -> list[Target]:
@@ -360,6 +397,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, help="the sidecar's server.event_loop_threads (default: its configuration default)")
     parser.add_argument("--idle-streams", default="1000,5000", help="counts of concurrent idle streams to hold open (empty: skip)")
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results")
+    parser.add_argument("--store", action="store_true",
+                        help="also measure the sidecar with quotas in the process and on a local redis-server (store:)")
     arguments = parser.parse_args()
     connection_counts = [int(text) for text in arguments.connections.split(",")]
     for tool in ("nginx", "wrk"):
@@ -382,6 +421,10 @@ def main() -> int:
         targets.append(sidecar)
         targets += translating_targets(sidecar)
         results["sidecar_startup_ms"] = round(startup * 1000, 1)
+        redis = None
+        if arguments.store:
+            redis, redis_port = start_redis(directory)
+            targets += store_targets(directory, upstream.port, stream_upstream.port, arguments.binary, arguments.threads, redis_port)
         if arguments.litellm:
             litellm, litellm_startup = start_litellm(directory, upstream.port, connection_counts, arguments.litellm_duration)
             targets.append(litellm)
@@ -399,6 +442,10 @@ def main() -> int:
                 entry["after_load_rss_mb"] = round(rss_mb(target.pid), 1) if target.pid else None
                 if target.stream_port:
                     entry["streaming"] = streaming.measure_cadence(target.stream_port)
+                if target.name == "sidecar-store" and redis:
+                    commands = redis_commands(redis_port)
+                    requests = sum(run["requests"] for run in entry["runs"])
+                    entry["redis_commands_per_request"] = {name: round(calls / max(requests, 1), 3) for name, calls in commands.items()}
                 results["targets"][target.name] = entry
             for target in (t for t in targets if t.name in ("nginx", "sidecar")):
                 results["targets"][target.name]["idle_streams"] = [
@@ -409,6 +456,9 @@ def main() -> int:
                     if process:
                         process.terminate()
                         process.wait(timeout=10)
+            if redis:
+                redis.terminate()
+                redis.wait(timeout=10)
     add_ratios(results)
     add_translation_costs(results)
     add_litellm_comparison(results)
@@ -485,6 +535,14 @@ def print_table(results: dict) -> None:
             print(f"translation to {dialect}, {run['connections']} connections: {run['translation_p50_us']:+.0f} µs p50, "
                   f"{run['throughput_vs_passthrough']:.0%} of the passthrough's requests/s, "
                   f"{run['cpu_ms_per_1000_vs_passthrough']:+.1f} CPU ms per 1,000 requests")
+    if "sidecar-store" in results["targets"]:
+        quota, store = results["targets"]["sidecar-quota"], results["targets"]["sidecar-store"]
+        for local, fleet in zip(quota["runs"], store["runs"]):
+            print(f"quotas on Redis vs in the process, {fleet['connections']} connections: "
+                  f"{fleet['p50_us'] - local['p50_us']:+.0f} µs p50, {fleet['p99_us'] - local['p99_us']:+.0f} µs p99, "
+                  f"{fleet['requests_per_second'] / local['requests_per_second']:.0%} of the requests/s, "
+                  f"{(fleet['cpu_ms_per_1000_requests'] or 0) - (local['cpu_ms_per_1000_requests'] or 0):+.1f} sidecar CPU ms per 1,000 requests")
+        print(f"Redis commands per request: {store.get('redis_commands_per_request')}")
     for comparison in results.get("sidecar_vs_litellm", []):
         print(f"sidecar vs LiteLLM, {comparison['connections']} connections: {comparison['throughput_multiple']}× the requests/s, "
               f"LiteLLM adds {comparison['litellm_added_p50_multiple']}× the latency the sidecar adds (p50)")

@@ -15,6 +15,7 @@ if [ "${1:-}" = "--micro" ]; then
     cd Benchmarks
     exec swift package --allow-writing-to-package-directory benchmark "$@"
 fi
+# --store: also the sidecar with quotas in the process and on a local redis-server (store:).
 options=(--bench)
 for argument in "$@"; do
     if [ "$argument" = "--litellm" ]; then options+=(--litellm); fi

@@ -33,7 +33,7 @@ for option in "$@"; do
         make_venv .venv Tests/e2e/requirements.txt
         ;;
     --bench)
-        apt_install nginx wrk
+        apt_install nginx wrk redis-server  # redis-server: --store (the fleet store on loopback)
         make_venv .venv Tests/e2e/requirements.txt
         ;;
     --litellm) make_venv .venv-litellm Benchmarks/requirements-litellm.txt ;;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer binary (Fuzz/Package.swift, with AddressSanitizer) and runs each fuzz target
-# (Tests/FuzzTargets: json, sse, yaml, dialect, http, responses, messages) for a bounded time. Fails on any crash,
+# (Tests/FuzzTargets: json, sse, yaml, dialect, http, responses, messages, resp) for a bounded time. Fails on any crash,
 # leak, timeout (5 s per input) or memory use over 2 GiB, and prints the executions per target.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     (default: 20 s for each target)
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-20}"
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(json sse yaml dialect http responses messages)
+[ ${#targets[@]} -gt 0 ] || targets=(json sse yaml dialect http responses messages resp)
 scratch="$PWD/.build-fuzz"
 fixtures=Tests/TestSupport/Fixtures
 

@@ -31,6 +31,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// (and passed through for Anthropic), and the same bytes read as an OpenAI event stream
     /// written as Messages events.
     case messages
+    /// Replies from the fleet's store through the RESP2 decoder, whole and split in two at a point
+    /// the first byte picks: the same replies (or the same refusal) either way.
+    case resp
 
     /// Runs the target on one input.
     public func run(_ input: [UInt8]) {
@@ -42,6 +45,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .http: Self.http(input)
         case .responses: Self.responses(input)
         case .messages: Self.messages(input)
+        case .resp: Self.resp(input)
         }
     }
 }

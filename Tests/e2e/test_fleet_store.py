@@ -217,10 +217,49 @@ def test_local_policy_keeps_serving_then_adds_its_spend_to_the_fleet(fleet_of, e
     # 3 + 4 + 1 = 8 of the 10 spent: the fleet admits 2 more, whichever pod asks.
     assert after.count((200, "")) == 2 and after.count((429, "quota_exceeded")) == 3, after
     assert audit_events(first) == ["store_unavailable", "store_available"]
-    assert len(fleet.usage_lines()) == 3 + 4 + 1 + 5
+    wait_for(lambda: len(fleet.usage_lines()) == 3 + 4 + 1 + 5)
     scrape = httpx.get(first.base_url + "/metrics", timeout=5).text
     assert 'llm_sidecar_store_transitions_total{to="unavailable"} 1' in scrape
     assert "llm_sidecar_store_available 1" in scrape
+
+
+def test_the_store_stopped_and_restarted_under_load_loses_no_usage_line(fleet_of, emulator, redis):
+    # Six clients keep asking three pods while Redis is stopped (connections refused) and started
+    # again, empty: every request is answered (local ledger meanwhile), none waits beyond the
+    # store's timeouts, every one has its usage line, and each pod's audit trail shows both ends.
+    fleet = fleet_of("  global:\n    requests_per_minute: 100000\n", store=QUICK)
+    emulator.cycle("openai", [EXACT_USAGE])
+    stop = threading.Event()
+    outcomes: list[tuple[int, str, float]] = []
+    lock = threading.Lock()
+
+    def client(index: int) -> None:
+        pod = fleet.pods[index % 3]
+        while not stop.is_set():
+            outcome = timed(pod)
+            with lock:
+                outcomes.append(outcome)
+
+    threads = [threading.Thread(target=client, args=(index,)) for index in range(6)]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(1)
+        redis.stop()
+        time.sleep(1.5)
+        redis.start()
+        time.sleep(2.5)  # each pod's next probe (one a second) finds the store back
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+
+    assert {(status, code) for status, code, _ in outcomes} == {(200, "")}
+    assert max(seconds for _, _, seconds in outcomes) < 5, "a request waited on the store"
+    wait_for(lambda: len(fleet.usage_lines()) == len(outcomes))
+    for pod in fleet.pods:
+        assert audit_events(pod)[:2] == ["store_unavailable", "store_available"], audit_events(pod)
+        assert pod.process.poll() is None
 
 
 def test_a_stopped_store_under_the_deny_policy_refuses_with_503(fleet_of, emulator, redis):
