@@ -82,6 +82,18 @@ import Glibc
         }
     }
 
+    /// A server that answers the ClientHello with a Redis error line (not a TLS record): OpenSSL's
+    /// reason is named, at once.
+    @Test func aServerAnsweringInPlainTextIsNamed() async throws {
+        let certificates = try TLSTestCertificates(names: ["IP:127.0.0.1"])
+        defer { certificates.remove() }
+        let port = try TLSRedisServer.answerOnce(with: "-ERR unknown command\r\n")
+        let error = try await Self.failure(of: Self.store("rediss://127.0.0.1:\(port)/0", caFile: certificates.caFile, connectTimeout: .seconds(30)))
+        #expect(error.message.contains("TLS: the handshake failed: "), "\(error)")
+        #expect(error.message.contains("does the store serve TLS on this port?"), "\(error)")
+        #expect(!error.message.contains("connect timeout"), "\(error)")
+    }
+
     @Test func aCAFileOpenSSLCannotLoadIsNamedAtStart() throws {
         let certificates = try TLSTestCertificates(names: ["IP:127.0.0.1"])
         defer { certificates.remove() }
@@ -216,15 +228,39 @@ final class TLSRedisServer {
 
     /// A port free on 127.0.0.1 a moment ago (bound to port 0, read back, closed).
     private static func freePort() throws -> Int {
+        let (descriptor, port) = try Self.listen()
+        close(descriptor)
+        return port
+    }
+
+    /// A listener on a free loopback port that accepts one connection, reads what arrives, answers
+    /// `reply` and closes; its port.
+    static func answerOnce(with reply: String) throws -> Int {
+        let (descriptor, port) = try Self.listen()
+        Thread.detachNewThread {
+            defer { close(descriptor) }
+            let connection = accept(descriptor, nil, nil)
+            guard connection >= 0 else { return }
+            var bytes = [UInt8](repeating: 0, count: 4096)
+            _ = read(connection, &bytes, bytes.count)
+            _ = write(connection, reply, reply.utf8.count)
+            close(connection)
+        }
+        return port
+    }
+
+    private static func listen() throws -> (descriptor: Int32, port: Int) {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
         var address = Self.loopback(port: 0)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
         }
-        guard bound else { throw Failure(description: "cannot bind 127.0.0.1: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        guard bound, Glibc.listen(descriptor, 4) == 0 else {
+            close(descriptor)
+            throw Failure(description: "cannot listen on 127.0.0.1: errno \(errno)")
+        }
+        return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
     }
 
     /// Whether a TCP connection to 127.0.0.1:`port` is accepted.
