@@ -74,8 +74,9 @@ import Glibc
         let server = try await TLSRedisServer(certificates: nil, password: Self.password)
         defer { server.stop() }
         let store = try Self.store("rediss://127.0.0.1:\(server.port)/0", caFile: certificates.caFile, connectTimeout: .milliseconds(300))
-        for _ in 0..<2 {
-            let error = try await Self.failure(of: store)
+        let errors = try await Self.failures(of: store, count: 2)
+        #expect(errors.count == 2)
+        for error in errors {
             // redis-server waits for a line that the ClientHello never ends: the connect timeout ends it.
             #expect(error.code == RedisError.unavailableCode, "\(error)")
             #expect(error.message.contains("TLS: no handshake within the connect timeout"), "\(error)")
@@ -116,17 +117,26 @@ import Glibc
         return try FleetStore(settings: settings, audit: AuditLog(write: { _ in })) { Self.password }
     }
 
-    /// The error of one `PING` to `store` (which then shuts down), checked never to hold the password.
-    static func failure(of store: FleetStore) async throws -> RedisError {
-        defer { Task { await store.client.shutdown() } }
-        do {
-            let replies = try await store.client.pipeline([["PING"]])
-            Issue.record("expected a failure, got \(replies)")
-            throw TLSRedisServer.Failure(description: "no failure")
-        } catch let error as RedisError {
-            #expect(!"\(error)".contains(Self.password))
-            return error
+    /// The errors of `count` calls (`PING`) to `store`, one after the other, each checked never to
+    /// hold the password; then `store` shuts down.
+    static func failures(of store: FleetStore, count: Int = 1) async throws -> [RedisError] {
+        var errors: [RedisError] = []
+        for _ in 0..<count {
+            do {
+                let replies = try await store.client.pipeline([["PING"]])
+                Issue.record("expected a failure, got \(replies)")
+            } catch {
+                #expect(!"\(error)".contains(Self.password))
+                errors.append(error)
+            }
         }
+        await store.client.shutdown()
+        return errors
+    }
+
+    /// The error of one call to `store`, which then shuts down.
+    static func failure(of store: FleetStore) async throws -> RedisError {
+        try #require(try await Self.failures(of: store).first)
     }
 }
 
