@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import NIOCore
+import NIOPosix
 import Synchronization
 
 /// A RESP2 client for the fleet store (Redis or Valkey) on SwiftNIO's event loops: plain TCP, one
@@ -36,7 +37,14 @@ final class RedisClient: Sendable {
     private let group: any EventLoopGroup
     private let state = Mutex(State.idle)
 
-    init(endpoint: RedisEndpoint, connectTimeout: Duration, timeout: Duration, group: any EventLoopGroup) {
+    /// - Parameter group: where the connection's I/O runs; by default NIO's shared group, the one the
+    ///   server runs on.
+    init(
+        endpoint: RedisEndpoint,
+        connectTimeout: Duration,
+        timeout: Duration,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
         self.endpoint = endpoint
         self.connectTimeout = TimeAmount(connectTimeout)
         self.timeout = TimeAmount(timeout)
