@@ -48,7 +48,7 @@ import Glibc
         }
     }
 
-    /// 200 callers at once on the one connection: each gets its own reply (INCR's distinct values).
+    /// 200 callers at once: each gets its own reply (INCR's distinct values), all on one connection.
     @Test func concurrentCallersEachGetTheirOwnReply() async throws {
         try await Self.withRedis { server, client in
             let values = try await withThrowingTaskGroup(of: Int64?.self) { group in
@@ -56,6 +56,8 @@ import Glibc
                 return try await group.reduce(into: [Int64?]()) { $0.append($1) }
             }
             #expect(values.compactMap { $0 }.sorted() == Array(1...200))
+            let clients = try await client.pipeline([["CLIENT", "LIST"]]).first?.string ?? ""
+            #expect(clients.split(separator: "\n").count == 1, "all on one connection: \(clients)")
         }
     }
 
@@ -118,8 +120,9 @@ import Glibc
         }
     }
 
-    /// A server that accepts but never answers: `store_timeout` after about the timeout; then the same
-    /// client reconnects to a real server on that port.
+    /// A server that accepts but never answers: `store_timeout` after about the timeout, again on a
+    /// new connection when called again at once; then the same client reconnects to a real server on
+    /// that port.
     @Test func aSilentServerTimesOutAndTheNextCallReconnects() async throws {
         let listener = try RawSocket.listen()
         let client = RedisClient(
@@ -133,6 +136,10 @@ import Glibc
         #expect(error.code == "store_timeout")
         #expect(error.message.contains("within 300 ms"))
         #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(3), "\(elapsed)")
+        // Called again at once: a new connection and a new wait, not the failed connection's error.
+        let again = ContinuousClock.now
+        await #expect(throws: RedisError.self) { try await client.pipeline([["PING"]]) }
+        #expect(ContinuousClock.now - again >= .milliseconds(300))
         close(listener.descriptor)
         let server = try await RedisServerForTests(port: listener.port)
         defer { server.stop() }

@@ -97,8 +97,8 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             // Only the server's error code: nothing of the command (which holds the password).
             let code = refusal.1.errorMessage?.split(separator: " ").first ?? ""
             let error = RedisError.unavailable("the store at \(self.store) refused \(refusal.0): \(code)")
-            first.request.promise.fail(error)
-            return self.fail(error, context: context)
+            self.fail(error, context: context)
+            return first.request.promise.fail(error)
         }
         first.request.promise.succeed(replies)
     }

@@ -59,8 +59,9 @@ final class RedisConnection: Sendable {
             }
     }
 
-    /// Whether the channel is still open (false once it failed or closed).
-    var isActive: Bool { self.channel.isActive }
+    /// Whether the connection can take requests: false from the moment it failed, before its callers
+    /// hear of it (so one that calls again at once gets a new connection), and once it is closed.
+    var isActive: Bool { self.failed.value == nil && self.channel.isActive }
 
     /// Writes `commands` (encoded commands) in one write and returns the `replies` replies to them.
     /// Fails with ``RedisError`` (and the connection with it) as ``RedisChannelHandler`` describes.
