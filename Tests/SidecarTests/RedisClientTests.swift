@@ -48,16 +48,16 @@ import Glibc
         }
     }
 
-    /// 200 callers at once: each gets its own reply (INCR's distinct values), all on one connection.
+    /// 200 callers at once: each gets its own reply (INCR's distinct values), all on one connection
+    /// (one `CLIENT ID`).
     @Test func concurrentCallersEachGetTheirOwnReply() async throws {
         try await Self.withRedis { server, client in
-            let values = try await withThrowingTaskGroup(of: Int64?.self) { group in
-                for _ in 0..<200 { group.addTask { try await client.pipeline([["INCR", "counter"]]).first?.integer } }
-                return try await group.reduce(into: [Int64?]()) { $0.append($1) }
+            let replies = try await withThrowingTaskGroup(of: [RESPValue].self) { group in
+                for _ in 0..<200 { group.addTask { try await client.pipeline([["INCR", "counter"], ["CLIENT", "ID"]]) } }
+                return try await group.reduce(into: [[RESPValue]]()) { $0.append($1) }
             }
-            #expect(values.compactMap { $0 }.sorted() == Array(1...200))
-            let clients = try await client.pipeline([["CLIENT", "LIST"]]).first?.string ?? ""
-            #expect(clients.split(separator: "\n").count == 1, "all on one connection: \(clients)")
+            #expect(replies.compactMap { $0.first?.integer }.sorted() == Array(1...200))
+            #expect(Set(replies.compactMap { $0.last?.integer }).count == 1)
         }
     }
 
@@ -135,7 +135,8 @@ import Glibc
         let elapsed = ContinuousClock.now - start
         #expect(error.code == "store_timeout")
         #expect(error.message.contains("within 300 ms"))
-        #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(3), "\(elapsed)")
+        // Loose above: within the whole suite on 2 cores, resuming this task alone has taken seconds.
+        #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(20), "\(elapsed)")
         // Called again at once: a new connection and a new wait, not the failed connection's error.
         let again = ContinuousClock.now
         await #expect(throws: RedisError.self) { try await client.pipeline([["PING"]]) }
@@ -150,15 +151,16 @@ import Glibc
     /// Killed with a call in flight: `store_unavailable` at once (not after the timeout), the same
     /// while it is down, and the client works again once it is back on the same port.
     @Test func aServerKilledMidUseFailsCallsAndTheClientRecoversAfterARestart() async throws {
-        try await Self.withRedis(timeout: .seconds(20)) { server, client in
+        try await Self.withRedis(timeout: .seconds(60)) { server, client in
             #expect(try await client.pipeline([["SET", "k", "v"]]) == [.simpleString("OK")])
-            let blocked = Task { try await client.pipeline([["BLPOP", "never", "15"]]) }
+            // BLPOP on an empty list holds the call in flight (for 50 s) while the server is killed.
+            let blocked = Task { try await client.pipeline([["BLPOP", "never", "50"]]) }
             try await Task.sleep(for: .milliseconds(200))
             let start = ContinuousClock.now
             server.kill()
             let error = try await #require(throws: RedisError.self) { try await blocked.value }
             #expect(error.code == "store_unavailable")
-            #expect(ContinuousClock.now - start < .seconds(10), "failed by the lost connection, not the 20 s timeout")
+            #expect(ContinuousClock.now - start < .seconds(30), "failed by the lost connection, not the 60 s timeout")
             let down = try await #require(throws: RedisError.self) { try await client.pipeline([["PING"]]) }
             #expect(down.code == "store_unavailable" && down.message.contains("cannot connect"), "\(down)")
             try await server.start()

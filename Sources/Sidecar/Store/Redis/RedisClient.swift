@@ -23,6 +23,7 @@ import Synchronization
 /// the first call after start or after a failure) is bounded by `connectTimeout`, the replies by
 /// `timeout` from the write. When either is exceeded, or the connection is lost, the call throws
 /// ``RedisError`` and the connection is closed, with every call waiting on it; the next call reconnects.
+/// Cancelling the calling task does not end a call sooner than these bounds.
 ///
 /// Call ``shutdown()`` when done: the open connection keeps the client alive until it is closed.
 final class RedisClient: Sendable {
