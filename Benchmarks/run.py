@@ -290,10 +290,14 @@ def store_targets(directory: Path, upstream: int, stream_upstream: int, binary: 
     return [quota, store]
 
 
-def redis_commands(port: int) -> dict[str, int]:
-    """Calls per command since the server started (INFO commandstats)."""
-    output = subprocess.run(["redis-cli", "-p", str(port), "info", "commandstats"], capture_output=True, text=True, check=True).stdout
-    return {match.group(1): int(match.group(2)) for match in re.finditer(r"^cmdstat_(\w+):calls=(\d+)", output, re.M)}
+def redis_counts(port: int) -> dict[str, int]:
+    """Calls per command (INFO commandstats) and the socket reads the server processed (INFO stats:
+    one per batch of pipelined commands it received, so about one per round trip)."""
+    def info(section: str) -> str:
+        return subprocess.run(["redis-cli", "-p", str(port), "info", section], capture_output=True, text=True, check=True).stdout
+    counts = {match.group(1): int(match.group(2)) for match in re.finditer(r"^cmdstat_(\w+):calls=(\d+)", info("commandstats"), re.M)}
+    counts["reads"] = int(re.search(r"^total_reads_processed:(\d+)", info("stats"), re.M).group(1))
+    return counts
 
 
 def translating_targets(sidecar: Target) -> list[Target]:
@@ -434,18 +438,21 @@ def main() -> int:
                 time.sleep(0.5)
                 script = write_wrk_script(directory, target.model)
                 entry = {"idle_rss_mb": round(rss_mb(target.pid), 1) if target.pid else None, "runs": []}
+                warmed = 0
                 for connections in target.connections or connection_counts:
-                    subprocess.run(["wrk", "-t1", "-c4", "-d1s", "-s", str(script), f"http://127.0.0.1:{target.port}/v1/chat/completions"],
-                                   capture_output=True, check=True)  # warm-up
+                    warm = subprocess.run(["wrk", "-t1", "-c4", "-d1s", "-s", str(script), f"http://127.0.0.1:{target.port}/v1/chat/completions"],
+                                          capture_output=True, check=True, text=True)  # warm-up
+                    warmed += int(re.search(r"(\d+) requests in", warm.stdout).group(1))
                     entry["runs"].append(run_wrk(target, connections, target.duration or arguments.duration, script))
                 time.sleep(2)
                 entry["after_load_rss_mb"] = round(rss_mb(target.pid), 1) if target.pid else None
                 if target.stream_port:
                     entry["streaming"] = streaming.measure_cadence(target.stream_port)
                 if target.name == "sidecar-store" and redis:
-                    commands = redis_commands(redis_port)
-                    requests = sum(run["requests"] for run in entry["runs"])
-                    entry["redis_commands_per_request"] = {name: round(calls / max(requests, 1), 3) for name, calls in commands.items()}
+                    # Every request reaching the store is counted: the warm-up runs too.
+                    requests = sum(run["requests"] for run in entry["runs"]) + warmed
+                    tallies = redis_counts(redis_port)
+                    entry["redis_per_request"] = {name: round(calls / max(requests, 1), 3) for name, calls in tallies.items()}
                 results["targets"][target.name] = entry
             for target in (t for t in targets if t.name in ("nginx", "sidecar")):
                 results["targets"][target.name]["idle_streams"] = [
@@ -542,7 +549,7 @@ def print_table(results: dict) -> None:
                   f"{fleet['p50_us'] - local['p50_us']:+.0f} µs p50, {fleet['p99_us'] - local['p99_us']:+.0f} µs p99, "
                   f"{fleet['requests_per_second'] / local['requests_per_second']:.0%} of the requests/s, "
                   f"{(fleet['cpu_ms_per_1000_requests'] or 0) - (local['cpu_ms_per_1000_requests'] or 0):+.1f} sidecar CPU ms per 1,000 requests")
-        print(f"Redis commands per request: {store.get('redis_commands_per_request')}")
+        print(f"on Redis, per request: {store.get('redis_per_request')} (reads: the batches the server read, about one per round trip)")
     for comparison in results.get("sidecar_vs_litellm", []):
         print(f"sidecar vs LiteLLM, {comparison['connections']} connections: {comparison['throughput_multiple']}× the requests/s, "
               f"LiteLLM adds {comparison['litellm_added_p50_multiple']}× the latency the sidecar adds (p50)")

@@ -58,6 +58,7 @@ declare -A extra=(
     [http]="$seeds/http"
     [responses]="$fixtures/openai"
     [messages]="$fixtures/anthropic $fixtures/openai $fixtures/deepseek"
+    [resp]=""  # its seeds are Tests/FuzzRegressions/resp
 )
 failed=()
 summary=""

@@ -351,10 +351,12 @@ def test_fleet_statistics_equal_the_sum_of_every_pods_usage_lines(fleet_of, emul
         [str(binary()), "usage", "report", "--store", redis.url, "--password-env", "E2E_REDIS_PASSWORD", "--key-prefix", "e2e:",
          "--by", "model", "--format", "json"],
         capture_output=True, text=True, timeout=30, env=dict(os.environ, E2E_REDIS_PASSWORD=PASSWORD), check=True)
-    rows = json.loads(report.stdout)
+    printed = json.loads(report.stdout)
     assert PASSWORD not in report.stdout + report.stderr
-    assert "12 requests" in report.stderr
-    assert rows, report.stdout
+    assert printed["total"]["requests"] == 12 and "12 requests" in report.stderr
+    assert printed["total"]["input_tokens"] == expected["input"] and printed["total"]["output_tokens"] == expected["output"]
+    assert {currency: Decimal(str(amount)) for currency, amount in printed["total"]["cost"].items()} == expected["costs"]
+    assert sorted((row["group"]["model"], row["requests"]) for row in printed["rows"]) == [("demo", 4), ("metered", 4), ("qwen-plus", 4)]
 
 
 def test_fleet_scope_is_refused_without_a_store_and_names_the_parameter(emulator, tmp_path):

@@ -30,7 +30,11 @@ struct RESPDecoder: ByteToMessageDecoder {
     static let maximumBulkLength = 512 * 1024 * 1024
     static let maximumArrayCount = 1_048_576
     static let maximumDepth = 32
-    static let maximumReplyBytes = maximumBulkLength + maximumLineLength
+    /// 512 MiB + 64 KiB: a bulk string at its limit, with its header, fits.
+    static let defaultMaximumReplyBytes = maximumBulkLength + maximumLineLength
+
+    /// The most wire bytes one reply may take (a parameter for tests: the default is 512 MiB + 64 KiB).
+    let maximumReplyBytes: Int
 
     private enum Item {
         case value(RESPValue)
@@ -50,6 +54,10 @@ struct RESPDecoder: ByteToMessageDecoder {
     private var replyBytes = 0
     /// Bytes at the reader index already searched for LF, so an incomplete line is searched only once.
     private var scannedLineBytes = 0
+
+    init(maximumReplyBytes: Int = Self.defaultMaximumReplyBytes) {
+        self.maximumReplyBytes = maximumReplyBytes
+    }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let reply = try self.decodeReply(&buffer) else { return .needMoreData }
@@ -144,7 +152,7 @@ struct RESPDecoder: ByteToMessageDecoder {
 
     private mutating func count(_ bytes: Int) throws(RedisError) {
         self.replyBytes += bytes
-        guard self.replyBytes <= Self.maximumReplyBytes else { throw Self.invalid("a reply longer than \(Self.maximumReplyBytes) bytes") }
+        guard self.replyBytes <= self.maximumReplyBytes else { throw Self.invalid("a reply longer than \(self.maximumReplyBytes) bytes") }
     }
 
     /// A bulk string's or array's length: nil for -1, else 0 through `limit`.

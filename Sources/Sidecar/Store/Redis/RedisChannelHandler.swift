@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import NIOCore
+import Synchronization
 
 /// Commands written as one batch, and the promise of their replies.
 struct RedisRequest: Sendable {
@@ -19,6 +20,18 @@ struct RedisRequest: Sendable {
     /// For the login sent on connect: the command names (`AUTH`, `SELECT`); an error reply to any of
     /// them closes the connection.
     var login: [String]? = nil
+}
+
+/// Why a connection failed, kept for the writes that reach the channel only after it closed (and so
+/// never reach the handler): they fail with the cause, not with a bare "closed".
+final class RedisConnectionFailure: Sendable {
+    private let error = Mutex<RedisError?>(nil)
+
+    var value: RedisError? { self.error.withLock { $0 } }
+
+    func record(_ error: RedisError) {
+        self.error.withLock { $0 = $0 ?? error }
+    }
 }
 
 /// Matches replies to requests on one connection: a FIFO of the requests written, in the order their
@@ -42,14 +55,16 @@ final class RedisChannelHandler: ChannelDuplexHandler {
 
     /// "host:port", for messages.
     private let store: String
+    private let failed: RedisConnectionFailure
     private var pending = CircularBuffer<Pending>()
     /// The replies received so far for the first pending request.
     private var replies: [RESPValue] = []
     private var written: UInt64 = 0
     private var failure: RedisError?
 
-    init(store: String) {
+    init(store: String, failed: RedisConnectionFailure) {
         self.store = store
+        self.failed = failed
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -82,8 +97,8 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             // Only the server's error code: nothing of the command (which holds the password).
             let code = refusal.1.errorMessage?.split(separator: " ").first ?? ""
             let error = RedisError.unavailable("the store at \(self.store) refused \(refusal.0): \(code)")
-            first.request.promise.fail(error)
-            return self.fail(error, context: context)
+            self.fail(error, context: context)
+            return first.request.promise.fail(error)
         }
         first.request.promise.succeed(replies)
     }
@@ -108,6 +123,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private func fail(_ error: RedisError, context: ChannelHandlerContext) {
         guard self.failure == nil else { return }
         self.failure = error
+        self.failed.record(error)
         let waiting = self.pending
         self.pending.removeAll()
         self.replies = []

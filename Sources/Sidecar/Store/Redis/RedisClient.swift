@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import NIOCore
+import NIOPosix
 import Synchronization
 
 /// A RESP2 client for the fleet store (Redis or Valkey) on SwiftNIO's event loops: TCP or TLS (``TLSClientHandler``), one
@@ -22,6 +23,9 @@ import Synchronization
 /// the first call after start or after a failure) is bounded by `connectTimeout`, the replies by
 /// `timeout` from the write. When either is exceeded, or the connection is lost, the call throws
 /// ``RedisError`` and the connection is closed, with every call waiting on it; the next call reconnects.
+/// Cancelling the calling task does not end a call sooner than these bounds.
+///
+/// Call ``shutdown()`` when done: the open connection keeps the client alive until it is closed.
 final class RedisClient: Sendable {
     private enum State {
         case idle
@@ -36,7 +40,14 @@ final class RedisClient: Sendable {
     private let group: any EventLoopGroup
     private let state = Mutex(State.idle)
 
-    init(endpoint: RedisEndpoint, connectTimeout: Duration, timeout: Duration, group: any EventLoopGroup) {
+    /// - Parameter group: where the connection's I/O runs; by default NIO's shared group, the one the
+    ///   server runs on.
+    init(
+        endpoint: RedisEndpoint,
+        connectTimeout: Duration,
+        timeout: Duration,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
         self.endpoint = endpoint
         self.connectTimeout = TimeAmount(connectTimeout)
         self.timeout = TimeAmount(timeout)
@@ -46,6 +57,9 @@ final class RedisClient: Sendable {
     /// Sends every command in one write (pipelined) and returns their replies in order: one round trip.
     ///
     /// An error reply is a ``RESPValue/error(_:)`` in its place; only a failed round trip throws.
+    /// Every command must answer with exactly one reply and at once: no `SUBSCRIBE` or `MONITOR` (more
+    /// replies than commands), no blocking command such as `BLPOP` (it would hold every caller queued
+    /// behind it until `timeout`).
     /// - Precondition: no command is empty.
     func pipeline(_ commands: [[RedisArgument]]) async throws(RedisError) -> [RESPValue] {
         guard !commands.isEmpty else { return [] }
@@ -60,6 +74,7 @@ final class RedisClient: Sendable {
     /// Scripts the server does not have (a `NOSCRIPT` reply: after a restart, a failover or
     /// `SCRIPT FLUSH`) are loaded with `SCRIPT LOAD` and run again, once, in a second pipeline: at most
     /// two round trips. A script that answered `NOSCRIPT` did not run, so running it again is safe.
+    /// Each round trip is bounded like ``pipeline(_:)``; the second one happens only after a `NOSCRIPT`.
     func run(_ calls: [(script: RedisScript, keys: [String], arguments: [String])]) async throws(RedisError) -> [RESPValue] {
         var replies = try await self.pipeline(calls.map { $0.script.evalsha(keys: $0.keys, arguments: $0.arguments) })
         let missing = replies.indices.filter { replies[$0].errorMessage?.hasPrefix("NOSCRIPT") == true }

@@ -21,11 +21,13 @@ final class RedisConnection: Sendable {
     /// "host:port", for messages.
     private let store: String
     private let timeout: TimeAmount
+    private let failed: RedisConnectionFailure
 
-    private init(channel: any Channel, store: String, timeout: TimeAmount) {
+    private init(channel: any Channel, store: String, timeout: TimeAmount, failed: RedisConnectionFailure) {
         self.channel = channel
         self.store = store
         self.timeout = timeout
+        self.failed = failed
     }
 
     /// Connects (TCP_NODELAY on) and writes the login; fails with `store_unavailable` when the TCP
@@ -39,6 +41,7 @@ final class RedisConnection: Sendable {
     ) -> EventLoopFuture<RedisConnection> {
         let store = "\(endpoint.host):\(endpoint.port)"
         let deadline = NIODeadline.now() + connectTimeout
+        let failed = RedisConnectionFailure()
         return ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -47,30 +50,37 @@ final class RedisConnection: Sendable {
                     if let tls = endpoint.tls {
                         try channel.pipeline.syncOperations.addHandler(TLSClientHandler(context: tls, host: endpoint.host, deadline: deadline))
                     }
-                    try channel.pipeline.syncOperations.addHandlers(ByteToMessageHandler(RESPDecoder()), RedisChannelHandler(store: store))
+                    try channel.pipeline.syncOperations.addHandlers(
+                        ByteToMessageHandler(RESPDecoder()),
+                        RedisChannelHandler(store: store, failed: failed)
+                    )
                 }
             }
             .connect(host: endpoint.host, port: endpoint.port)
             .flatMap { channel in TLSClientHandler.handshake(of: channel).map { channel } }
             .flatMapErrorThrowing { error in throw RedisError.unavailable("cannot connect to the store at \(store): \(error)") }
             .map { channel in
-                let connection = RedisConnection(channel: channel, store: store, timeout: timeout)
+                let connection = RedisConnection(channel: channel, store: store, timeout: timeout, failed: failed)
                 connection.logIn(endpoint.loginCommands())
                 return connection
             }
     }
 
-    /// Whether the channel is still open (false once it failed or closed).
-    var isActive: Bool { self.channel.isActive }
+    /// Whether the connection can take requests: false from the moment it failed, before its callers
+    /// hear of it (so one that calls again at once gets a new connection), and once it is closed.
+    var isActive: Bool { self.failed.value == nil && self.channel.isActive }
 
     /// Writes `commands` (encoded commands) in one write and returns the `replies` replies to them.
     /// Fails with ``RedisError`` (and the connection with it) as ``RedisChannelHandler`` describes.
     func send(_ commands: ByteBuffer, replies: Int, login: [String]? = nil) -> EventLoopFuture<[RESPValue]> {
         let promise = self.channel.eventLoop.makePromise(of: [RESPValue].self)
         let written = self.channel.eventLoop.makePromise(of: Void.self)
-        let store = self.store
-        // A write on a channel already closed never reaches the handler; whichever completes first wins.
-        written.futureResult.whenFailure { _ in promise.fail(RedisError.unavailable("connection to the store at \(store) closed")) }
+        let (store, failed) = (self.store, self.failed)
+        // A write on a channel already closed never reaches the handler: it fails with the reason the
+        // connection failed (whichever completes the promise first wins).
+        written.futureResult.whenFailure { _ in
+            promise.fail(failed.value ?? RedisError.unavailable("connection to the store at \(store) closed"))
+        }
         let request = RedisRequest(commands: commands, replyCount: replies, timeout: self.timeout, promise: promise, login: login)
         self.channel.writeAndFlush(request, promise: written)
         return promise.futureResult
