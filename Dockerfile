@@ -31,8 +31,9 @@
 # The runtime, without the binary: the stages `local` and the default one add it.
 FROM docker.io/library/debian:bookworm-slim AS runtime
 # What the binary links beyond the C and C++ runtimes already in the base (ldd): libcurl, which
-# brings nghttp2 (HTTP/2) and OpenSSL (libcrypto is also used directly); libyaml, which parses the
-# configuration; and the CA certificates that verify the providers.
+# brings nghttp2 (HTTP/2) and OpenSSL (libcrypto and libssl are also used directly: hashes, and
+# TLS to the fleet store); libyaml, which parses the configuration; and the CA certificates that
+# verify the providers (and a store over rediss:// without store.ca_file).
 # Packages are not pinned (DL3008): bookworm's versions only move for security fixes, and a pin
 # breaks the build as soon as the archive drops the pinned version.
 # hadolint ignore=DL3008

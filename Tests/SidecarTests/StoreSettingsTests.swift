@@ -63,6 +63,21 @@ import Testing
         #expect(settings.keyPrefix == "team-a:" && settings.onFailure == .deny && settings.reservationTTL == .seconds(120))
     }
 
+    @Test func rediss() throws {
+        let system = try #require(try self.parse("  url: rediss://app:hunter2@redis.llm.svc/1\n"))
+        #expect(system.tls && system.caFile == nil && system.host == "redis.llm.svc" && system.port == 6379 && system.database == 1)
+        #expect(system.username == "app" && system.password?.value == "hunter2")
+        let bundle = "/etc/ssl/certs/ca-certificates.crt"
+        let settings = try #require(try self.parse("  url: rediss://10.0.0.7:6380\n  ca_file: \(bundle)\n"))
+        #expect(settings.tls && settings.caFile == bundle && settings.host == "10.0.0.7" && settings.port == 6380)
+        #expect(try #require(try self.parse("  url: redis://redis\n")).tls == false)
+        let problems = self.problems("  url: rediss://app:hunter2@redis:0/1\n")
+        #expect(
+            problems.count == 1 && problems.allSatisfy { !$0.contains("hunter2") && $0.contains("rediss://app:<redacted>@redis:0/1") },
+            "\(problems)"
+        )
+    }
+
     @Test func aLoginInTheURLIsPercentDecodedAndNeverEchoed() throws {
         let settings = try #require(try self.parse("  url: redis://app:p%40ss%3Aword@127.0.0.1:6379/1\n"))
         #expect(settings.username == "app" && settings.password?.value == "p@ss:word")
@@ -86,8 +101,11 @@ import Testing
     }
 
     @Test(arguments: [
-        ("  url: rediss://redis:6380\n", "store.url", "not supported yet"),
         ("  url: http://redis\n", "store.url", "redis://"),
+        ("  url: rediss//redis\n", "store.url", "rediss:// for TLS"),
+        ("  url: redis://redis\n  ca_file: /etc/ssl/certs/ca-certificates.crt\n", "store.ca_file", "only with a rediss:// url"),
+        ("  url: rediss://redis\n  ca_file: /absent/ca.pem\n", "store.ca_file", "cannot read"),
+        ("  url: rediss://redis\n  ca_file: /etc/passwd\n", "store.ca_file", "no PEM certificate"),
         ("  url: redis://red is\n", "store.url", "printable"),
         ("  url: redis://redis\\r\\nFLUSHALL\n", "store.url", "must be"),
         ("  url: redis://redis/abc\n", "store.url", "database number"),

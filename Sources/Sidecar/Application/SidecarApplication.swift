@@ -37,8 +37,8 @@ struct SidecarApplication {
         let audit = try self.auditLog(usage: usage, services: &services)
         audit.record("config_loaded", self.configuration.auditFields(path: self.configurationPath))
         let store = RuntimeStore(RuntimeSnapshot(configuration: self.configuration, network: network))
-        let fleet = self.configuration.store.map { settings in
-            FleetStore(settings: settings, audit: audit) { store.current.configuration.store?.password?.value }
+        let fleet = try self.configuration.store.map { settings in
+            try FleetStore(settings: settings, audit: audit) { store.current.configuration.store?.password?.value }
         }
         let limits = InMemoryResponseStore.Limits(self.configuration.responses)
         let responses: any ResponseStore = fleet.map { RedisResponseStore(store: $0, limits: limits) } ?? InMemoryResponseStore(limits: limits)

@@ -46,7 +46,7 @@ extension UsageReportCommand {
             }
             settings.password = password
         }
-        let store = FleetStore(settings: settings, audit: AuditLog(write: { _ in })) { [password = settings.password] in password?.value }
+        let store = try FleetStore(settings: settings, audit: AuditLog(write: { _ in })) { [password = settings.password] in password?.value }
         let window = UsageStatistics.Window(rawValue: self.window) ?? .all
         let groups = try MultiThreadedEventLoopGroup.singleton.any().makeFutureWithTask {
             defer { Task { await store.client.shutdown() } }

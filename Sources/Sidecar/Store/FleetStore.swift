@@ -19,11 +19,14 @@ struct FleetStore: Sendable {
     let writes: StoreWriteQueue
 
     /// - Parameter password: the password now, read on every (re)connect so a rotated one is used.
-    init(settings: StoreSettings, audit: AuditLog, password: @escaping @Sendable () -> String?) {
+    /// - Throws: ``TLSFailure`` when TLS (`rediss://`) cannot be set up: `ca_file` is not a bundle
+    ///   OpenSSL can load.
+    init(settings: StoreSettings, audit: AuditLog, password: @escaping @Sendable () -> String?) throws(TLSFailure) {
         self.settings = settings
         let username = settings.username
+        let tls = settings.tls ? try TLSClientContext(caFile: settings.caFile) : nil
         self.client = RedisClient(
-            endpoint: RedisEndpoint(host: settings.host, port: settings.port, database: settings.database) { (username, password()) },
+            endpoint: RedisEndpoint(host: settings.host, port: settings.port, database: settings.database, tls: tls) { (username, password()) },
             connectTimeout: settings.connectTimeout,
             timeout: settings.timeout,
             group: MultiThreadedEventLoopGroup.singleton

@@ -183,7 +183,7 @@ extension ProviderConfiguration {
     }
 
     /// A PEM bundle that must be readable and hold at least one certificate.
-    private static func decodeCAFile(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> String? {
+    package static func decodeCAFile(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> String? {
         guard let path = reader.path(value) else { return nil }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             reader.report(value, "cannot read '\(path)'")

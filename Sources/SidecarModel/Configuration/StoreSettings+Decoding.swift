@@ -12,12 +12,18 @@ extension StoreSettings {
     package static func decode(_ value: ConfigurationReader.Value, reader: inout ConfigurationReader) -> StoreSettings? {
         let entries = reader.mapping(value, allowedKeys: Self.keys)
         guard let url = entries.first(where: { $0.key == "url" })?.value else {
-            reader.report(value, path: value.child("url"), "is required: redis://[user[:password]@]host:port/db")
+            reader.report(value, path: value.child("url"), "is required: redis://[user[:password]@]host:port/db (rediss:// for TLS)")
             return nil
         }
         guard var settings = Self.decodeURL(url, reader: &reader) else { return nil }
         for (key, child) in entries {
             switch key {
+            case "ca_file":
+                guard settings.tls else {
+                    reader.report(child, "is for TLS: only with a rediss:// url")
+                    continue
+                }
+                settings.caFile = ProviderConfiguration.decodeCAFile(child, reader: &reader)
             case "username": settings.username = Self.printable(child, reader: &reader) ?? settings.username
             case "password_env": settings.passwordSource = reader.string(child).map(KeySource.environment) ?? settings.passwordSource
             case "password_file": settings.passwordSource = reader.path(child).map(KeySource.file) ?? settings.passwordSource
@@ -71,20 +77,15 @@ extension StoreSettings {
         package var message: String
     }
 
-    /// Settings for `redis://[user[:password]@]host[:port][/db]` (port 6379 and database 0 by
-    /// default), the rest at their defaults. A password in the URL is kept as a secret, but a
-    /// configuration file is rarely one: prefer `password_env` or `password_file`.
+    /// Settings for `redis://[user[:password]@]host[:port][/db]`, or `rediss://…` for TLS (port
+    /// 6379 and database 0 by default either way), the rest at their defaults. A password in the
+    /// URL is kept as a secret, but a configuration file is rarely one: prefer `password_env` or
+    /// `password_file`.
     package static func parse(url text: String) -> Result<StoreSettings, URLProblem> {
-        if text.hasPrefix("rediss://") {
-            return .failure(
-                URLProblem(
-                    message:
-                        "TLS to the store (rediss://) is not supported yet: reach Redis over the pod network or a TLS-terminating proxy on loopback"
-                )
-            )
+        guard let scheme = ["redis://", "rediss://"].first(where: text.hasPrefix) else {
+            return .failure(URLProblem(message: "must be redis://[user[:password]@]host:port/db (rediss:// for TLS)"))
         }
-        guard text.hasPrefix("redis://") else { return .failure(URLProblem(message: "must be redis://[user[:password]@]host:port/db")) }
-        var rest = Substring(text.dropFirst("redis://".count))
+        var rest = Substring(text.dropFirst(scheme.count))
         var user: Substring?
         var password: Substring?
         if let at = rest.lastIndex(of: "@") {
@@ -108,6 +109,7 @@ extension StoreSettings {
             )
         }
         var settings = StoreSettings(host: host)
+        settings.tls = scheme == "rediss://"
         settings.port = port
         settings.database = database
         let login = (user.map(Self.percentDecoded), password.map(Self.percentDecoded))
@@ -153,7 +155,9 @@ extension StoreSettings {
 
     /// The URL without its password, for messages.
     private static func redacted(_ url: String) -> String {
-        guard let at = url.lastIndex(of: "@"), let colon = url[..<at].dropFirst("redis://".count).firstIndex(of: ":") else { return url }
+        guard let at = url.lastIndex(of: "@"), let slashes = url.firstRange(of: "://"), slashes.upperBound <= at,
+            let colon = url[slashes.upperBound..<at].firstIndex(of: ":")
+        else { return url }
         return String(url[...colon]) + "<redacted>" + String(url[at...])
     }
 

@@ -21,6 +21,12 @@ package struct StoreSettings: Sendable, Hashable {
     }
 
     package var host: String
+    /// Whether the URL is `rediss://`: TLS 1.2 or later, the server's certificate verified against
+    /// ``caFile`` (else the system's trusted certificates) and checked to be for ``host``.
+    package var tls = false
+    /// `ca_file` (only with `rediss://`): a PEM bundle of the certificates to trust instead of the
+    /// system's, e.g. a private CA's. Read at start-up.
+    package var caFile: String?
     /// 6379 unless the URL names another.
     package var port = 6379
     /// The database number of the URL's path (`/0` to `/15` on a default server).
@@ -61,5 +67,6 @@ package struct StoreSettings: Sendable, Hashable {
 
     package static let keys: Set<String> = [
         "url", "username", "password_env", "password_file", "connect_timeout", "timeout", "key_prefix", "on_store_failure", "reservation_ttl",
+        "ca_file",
     ]
 }

@@ -9,7 +9,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// A RESP2 client for the fleet store (Redis or Valkey) on SwiftNIO's event loops: plain TCP, one
+/// A RESP2 client for the fleet store (Redis or Valkey) on SwiftNIO's event loops: TCP or TLS (``TLSClientHandler``), one
 /// connection, pipelined.
 ///
 /// **One connection, multiplexed.** Concurrent callers' batches are written in the order they arrive

@@ -8,7 +8,8 @@
 import NIOCore
 import NIOPosix
 
-/// One TCP connection to the store: a channel with ``RESPDecoder`` and ``RedisChannelHandler``.
+/// One TCP connection to the store: a channel with ``RESPDecoder`` and ``RedisChannelHandler``, behind
+/// a ``TLSClientHandler`` for `rediss://`.
 ///
 /// Any number of callers may ``send(_:replies:)`` at once: each request's commands go out in one write
 /// and its replies come back in order, matched by the handler's FIFO. The login (`AUTH`, `SELECT`) is
@@ -30,7 +31,8 @@ final class RedisConnection: Sendable {
     }
 
     /// Connects (TCP_NODELAY on) and writes the login; fails with `store_unavailable` when the TCP
-    /// connection is not up within `connectTimeout` (name resolution included).
+    /// connection — and for `rediss://` its TLS handshake — is not up within `connectTimeout` (name
+    /// resolution included).
     static func connect(
         to endpoint: RedisEndpoint,
         connectTimeout: TimeAmount,
@@ -38,12 +40,16 @@ final class RedisConnection: Sendable {
         group: any EventLoopGroup
     ) -> EventLoopFuture<RedisConnection> {
         let store = "\(endpoint.host):\(endpoint.port)"
+        let deadline = NIODeadline.now() + connectTimeout
         let failed = RedisConnectionFailure()
         return ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls = endpoint.tls {
+                        try channel.pipeline.syncOperations.addHandler(TLSClientHandler(context: tls, host: endpoint.host, deadline: deadline))
+                    }
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(RESPDecoder()),
                         RedisChannelHandler(store: store, failed: failed)
@@ -51,6 +57,7 @@ final class RedisConnection: Sendable {
                 }
             }
             .connect(host: endpoint.host, port: endpoint.port)
+            .flatMap { channel in TLSClientHandler.handshake(of: channel).map { channel } }
             .flatMapErrorThrowing { error in throw RedisError.unavailable("cannot connect to the store at \(store): \(error)") }
             .map { channel in
                 let connection = RedisConnection(channel: channel, store: store, timeout: timeout, failed: failed)

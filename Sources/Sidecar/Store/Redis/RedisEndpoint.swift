@@ -16,16 +16,20 @@ struct RedisEndpoint: Sendable {
     var port: Int
     var database: Int
     var credentials: @Sendable () -> (username: String?, password: String?)
+    /// TLS (`rediss://`) with this context, its certificate checked against `host`; `nil`: plain TCP.
+    var tls: TLSClientContext?
 
     init(
         host: String,
         port: Int,
         database: Int = 0,
+        tls: TLSClientContext? = nil,
         credentials: @escaping @Sendable () -> (username: String?, password: String?) = { (nil, nil) }
     ) {
         self.host = host
         self.port = port
         self.database = database
+        self.tls = tls
         self.credentials = credentials
     }
 
