@@ -9,15 +9,18 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// A RESP2 client for the fleet store (Redis or Valkey) on SwiftNIO's event loops: TCP or TLS (``TLSClientHandler``), one
-/// connection, pipelined.
+/// A RESP2 client for the fleet store (Redis or Valkey) on SwiftNIO's event loops: TCP or TLS
+/// (``TLSClientHandler``), one connection per event loop, pipelined.
 ///
-/// **One connection, multiplexed.** Concurrent callers' batches are written in the order they arrive
-/// and their replies matched in that order (see ``RedisChannelHandler``). The server runs commands on
-/// one thread, so a second connection would not run them sooner: one pipelined connection carries
-/// tens of thousands of small commands a second on loopback, while a sidecar sends at most two
-/// batches (reserve, settle) per proxied request. A slow reply delays the replies queued behind it,
-/// which is why every call is bounded by `timeout`, and why the scripts answer with a few integers.
+/// **One connection per event loop, multiplexed.** A call made on one of the group's event loops
+/// (every request's task runs on its connection's loop) uses that loop's connection, so its write,
+/// its reply and the caller's resumption stay on one thread — a connection shared by every loop
+/// cost each request on another loop two thread wake-ups per round trip. Calls from elsewhere (the
+/// CLI, tests) share the connection of one loop chosen at start. So a sidecar opens at most
+/// `server.event_loop_threads` connections (2 by default). Concurrent callers' batches on a
+/// connection are written in the order they arrive and their replies matched in that order (see
+/// ``RedisChannelHandler``). A slow reply delays the replies queued behind it, which is why every
+/// call is bounded by `timeout`, and why the scripts answer with a few integers.
 ///
 /// **Failures.** A call never blocks longer than `connectTimeout + timeout`: connecting (lazily, on
 /// the first call after start or after a failure) is bounded by `connectTimeout`, the replies by
@@ -27,18 +30,25 @@ import Synchronization
 ///
 /// Call ``shutdown()`` when done: the open connection keeps the client alive until it is closed.
 final class RedisClient: Sendable {
-    private enum State {
+    private enum Slot {
         case idle
         case connecting(EventLoopFuture<RedisConnection>)
         case connected(RedisConnection)
-        case shutDown
+    }
+
+    private struct State {
+        /// Each event loop's connection, by the loop's identity.
+        var slots: [ObjectIdentifier: Slot] = [:]
+        var isShutDown = false
     }
 
     private let endpoint: RedisEndpoint
     private let connectTimeout: TimeAmount
     private let timeout: TimeAmount
     private let group: any EventLoopGroup
-    private let state = Mutex(State.idle)
+    /// The loop whose connection serves calls made outside the group's loops.
+    private let home: any EventLoop
+    private let state = Mutex(State())
 
     /// - Parameter group: where the connection's I/O runs; by default NIO's shared group, the one the
     ///   server runs on.
@@ -52,6 +62,7 @@ final class RedisClient: Sendable {
         self.connectTimeout = TimeAmount(connectTimeout)
         self.timeout = TimeAmount(timeout)
         self.group = group
+        self.home = group.next()
     }
 
     /// Sends every command in one write (pipelined) and returns their replies in order: one round trip.
@@ -86,17 +97,26 @@ final class RedisClient: Sendable {
         return replies
     }
 
-    /// Closes the connection; later calls throw `store_unavailable`.
+    /// Closes the connections; later calls throw `store_unavailable`.
     func shutdown() async {
         let previous = self.state.withLock { state in
-            defer { state = .shutDown }
-            return state
+            defer { state = State(isShutDown: true) }
+            return state.slots.values
         }
-        switch previous {
-        case .connected(let connection): await connection.close()
-        case .connecting(let future): await (try? future.get())?.close()
-        case .idle, .shutDown: break
+        for slot in previous {
+            switch slot {
+            case .connected(let connection): await connection.close()
+            case .connecting(let future): await (try? future.get())?.close()
+            case .idle: break
+            }
         }
+    }
+
+    /// The event loop whose connection a call made now uses: the caller's, when it runs on one of
+    /// the group's loops, else ``home``.
+    private var loop: any EventLoop {
+        guard let current = MultiThreadedEventLoopGroup.currentEventLoop else { return self.home }
+        return self.group.makeIterator().contains { $0 === current } ? current : self.home
     }
 }
 
@@ -108,16 +128,19 @@ extension RedisClient {
         case refuse
     }
 
-    /// The open connection, or the one being opened (every caller meanwhile waits for the same one).
+    /// The open connection of the caller's event loop, or the one being opened (every caller on that
+    /// loop meanwhile waits for the same one).
     func connection() async throws(RedisError) -> RedisConnection {
+        let loop = self.loop
+        let key = ObjectIdentifier(loop)
         let next: Next = self.state.withLock { state in
-            switch state {
+            guard !state.isShutDown else { return .refuse }
+            switch state.slots[key] ?? .idle {
             case .connected(let connection) where connection.isActive: return .use(connection)
             case .connecting(let future): return .wait(future)
-            case .shutDown: return .refuse
             case .idle, .connected:
-                let promise = self.group.any().makePromise(of: RedisConnection.self)
-                state = .connecting(promise.futureResult)
+                let promise = loop.makePromise(of: RedisConnection.self)
+                state.slots[key] = .connecting(promise.futureResult)
                 return .start(promise)
             }
         }
@@ -130,26 +153,26 @@ extension RedisClient {
                 to: self.endpoint,
                 connectTimeout: self.connectTimeout,
                 timeout: self.timeout,
-                group: self.group
+                group: loop
             )
-            connecting.whenComplete { result in self.finishConnecting(promise.futureResult, result: result) }
+            connecting.whenComplete { result in self.finishConnecting(promise.futureResult, on: key, result: result) }
             connecting.cascade(to: promise)
             return try await Self.value(of: promise.futureResult)
         }
     }
 
     /// Records the connection `future` ended with, unless the client moved on (shut down) meanwhile.
-    private func finishConnecting(_ future: EventLoopFuture<RedisConnection>, result: Result<RedisConnection, any Error>) {
+    private func finishConnecting(_ future: EventLoopFuture<RedisConnection>, on key: ObjectIdentifier, result: Result<RedisConnection, any Error>) {
         let keep = self.state.withLock { state in
-            guard case .connecting(let current) = state, current === future else { return false }
-            state = (try? result.get()).map(State.connected) ?? .idle
+            guard case .connecting(let current)? = state.slots[key], current === future else { return false }
+            state.slots[key] = (try? result.get()).map(Slot.connected) ?? .idle
             return true
         }
         guard case .success(let connection) = result else { return }
         guard keep else { return connection.channel.close(promise: nil) }
         connection.channel.closeFuture.whenComplete { _ in
             self.state.withLock { state in
-                if case .connected(let current) = state, current === connection { state = .idle }
+                if case .connected(let current)? = state.slots[key], current === connection { state.slots[key] = .idle }
             }
         }
     }
