@@ -238,7 +238,7 @@ final class TLSRedisServer {
 
     /// A port free on 127.0.0.1 a moment ago (bound to port 0, read back, closed).
     private static func freePort() throws -> Int {
-        let (descriptor, port) = try Self.listen()
+        let (descriptor, port) = try RawSocket.listen()
         close(descriptor)
         return port
     }
@@ -246,7 +246,7 @@ final class TLSRedisServer {
     /// A listener on a free loopback port that accepts one connection, reads what arrives, answers
     /// `reply` and closes; its port.
     static func answerOnce(with reply: String) throws -> Int {
-        let (descriptor, port) = try Self.listen()
+        let (descriptor, port) = try RawSocket.listen()
         Thread.detachNewThread {
             defer { close(descriptor) }
             let connection = accept(descriptor, nil, nil)
@@ -259,35 +259,13 @@ final class TLSRedisServer {
         return port
     }
 
-    private static func listen() throws -> (descriptor: Int32, port: Int) {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = Self.loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
-        }
-        guard bound, Glibc.listen(descriptor, 4) == 0 else {
-            close(descriptor)
-            throw Failure(description: "cannot listen on 127.0.0.1: errno \(errno)")
-        }
-        return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
-    }
-
     /// Whether a TCP connection to 127.0.0.1:`port` is accepted.
     private static func accepts(port: Int) -> Bool {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
-        var address = Self.loopback(port: port)
+        var address = RawSocket.loopback(port: port)
         return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
-    }
-
-    private static func loopback(port: Int) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return address
     }
 }

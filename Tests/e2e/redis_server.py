@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sidecar import free_port
@@ -36,16 +37,7 @@ class RedisServer:
         if self.password:
             arguments += ["--requirepass", self.password]
         self.process = subprocess.Popen(arguments, stdout=(self.directory / "redis.log").open("a"), stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                if self.command("PING") in ("PONG", b"PONG"):
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server on {self.port} did not start: {(self.directory / 'redis.log').read_text()[-2000:]}")
-            time.sleep(0.05)
+        wait_for_pong(self.command, self.directory / "redis.log")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -71,6 +63,20 @@ class RedisServer:
                 _read(stream)
             connection.sendall(_encode(arguments))
             return _read(stream)
+
+
+def wait_for_pong(command: Callable[..., object], log: Path, seconds: float = 10) -> None:
+    """Waits until `command("PING")` answers PONG; fails with the end of the server's `log`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if command("PING") in ("PONG", b"PONG", b"+PONG"):
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"redis-server did not start: {log.read_text()[-2000:]}")
+        time.sleep(0.05)
 
 
 def _encode(arguments: tuple[str, ...]) -> bytes:

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 import sidecar
+from redis_server import wait_for_pong
 from sidecar import CLIENT_KEY, SidecarProcess, configuration, free_port, provider_keys
 from test_fleet_store import COST, EXACT_USAGE, HELLO, ask, wait_for
 
@@ -62,16 +63,7 @@ class TLSRedisServer:
              "--tls-cert-file", str(c / "server.pem"), "--tls-key-file", str(c / "server.key"),
              "--tls-ca-cert-file", str(c / "ca.pem"), "--tls-auth-clients", "no"],
             stdout=(directory / "redis.log").open("a"), stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                if self.command("PING") == b"+PONG":
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server (TLS) on {self.port} did not start: {(directory / 'redis.log').read_text()[-2000:]}")
-            time.sleep(0.05)
+        wait_for_pong(self.command, directory / "redis.log")
 
     def command(self, *arguments: str) -> bytes:
         """One command over a fresh TLS connection (after AUTH); the first line of the reply."""
