@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import Glibc
 import NIOCore
 import NIOHTTP1
 import Synchronization
@@ -254,6 +255,23 @@ import Translate
                 for try await body in group { bodies.insert(body) }
                 #expect(bodies == Set((0..<100).map { "request \($0)" }))
             }
+        }
+    }
+
+    /// The engine keeps an idle pooled connection registered with `epoll` between transfers.
+    /// When the server closes it — announced (`Connection: close`, libcurl closes it at once) or
+    /// not (it closes while idle) — the next transfer must not stall on a stale registration: the
+    /// next connection gets the same descriptor number.
+    @Test(arguments: ["Connection: close\r\n", ""])
+    func connectionsTheServerClosesAreReplaced(header: String) async throws {
+        let listener = try RawSocket.listen()
+        defer { close(listener.descriptor) }
+        let reply = Array("HTTP/1.1 200 OK\r\n\(header)Content-Length: 2\r\n\r\nok".utf8)
+        for _ in 0..<10 {
+            RawSocket.answerOnce(listener.descriptor, with: reply)
+            let exchange = try await send("GET", "http://127.0.0.1:\(listener.port)/", timeout: .seconds(5))
+            #expect(exchange.text == "ok")
+            try await Task.sleep(for: .milliseconds(20))
         }
     }
 }

@@ -155,7 +155,12 @@ extension Dispatcher {
         /// `Retry-After` would exceed the request's remaining `max_wait`.
         mutating func waitBeforeRetrying(_ deployment: DeploymentChoice) async throws(ProxyError) -> Bool {
             guard let failure = self.failures[deployment.id] else { return true }
-            let delay = self.resilience.backoff.delay(beforeRetry: failure.count, random: Double.random(in: 0...1), retryAfter: failure.retryAfter)
+            var random = FastRandom()
+            let delay = self.resilience.backoff.delay(
+                beforeRetry: failure.count,
+                random: Double.random(in: 0...1, using: &random),
+                retryAfter: failure.retryAfter
+            )
             guard self.waited + delay <= self.resilience.maxWait else { return false }
             self.waited += delay
             do {

@@ -76,7 +76,7 @@ struct Dispatcher: Sendable {
         streaming: Bool,
         encode: Encoder
     ) async throws(ProxyError) -> Answer? {
-        var random = SystemRandomNumberGenerator()
+        var random = FastRandom()
         var rotation = Balancer.order(step.deployments, by: step.model.entry.balance, using: &random)
         let panic = self.isPanicking(step.deployments)
         while !rotation.isEmpty, !attempt.exhausted {

@@ -83,15 +83,6 @@ extension Pipeline {
         {
             return sent
         }
-        return String(unsafeUninitializedCapacity: 28) { buffer in
-            let digits = Array("0123456789abcdef".utf8)
-            for (index, byte) in "req_".utf8.enumerated() { buffer[index] = byte }
-            var random = (UInt64.random(in: .min ... .max), UInt64.random(in: .min ... .max))
-            for index in 4..<28 {
-                buffer[index] = digits[Int(random.0 & 0xF)]
-                random = (random.0 >> 4 | random.1 << 60, random.1 >> 4)
-            }
-            return 28
-        }
+        return FastRandom.identifier("req_", digits: 24)
     }
 }

@@ -6,12 +6,13 @@
 //===----------------------------------------------------------------------===//
 
 import FoundationEssentials
+import SidecarModel
 import Translate
 
 extension ResponseContext {
     /// A new response id (`chatcmpl-` and 24 hexadecimal digits), the current time, and `model`.
     static func fresh(model: String) -> ResponseContext {
-        let id = "chatcmpl-" + String(UInt64.random(in: .min ... .max), radix: 16) + String(UInt32.random(in: .min ... .max), radix: 16)
+        let id = FastRandom.identifier("chatcmpl-", digits: 24)
         return ResponseContext(responseID: id, created: Int(Date().timeIntervalSince1970), model: model)
     }
 }

@@ -112,7 +112,9 @@ final class HTTPServer: Service {
             withErrorHandling: false,
             withOutboundHeaderValidation: true
         )
-        try pipeline.addHandler(RequestEndObserver(deadline), position: .before(try pipeline.handler(type: HTTPServerPipelineHandler.self)))
+        let helper = try pipeline.handler(type: HTTPServerPipelineHandler.self)
+        try pipeline.addHandler(RequestEndObserver(deadline), position: .before(helper))
+        try pipeline.addHandler(ReadInterestKeeper(), position: .before(helper))
         try pipeline.addHandlers([
             HTTPProtocolErrorHandler(),
             IdleStateHandler(allTimeout: configuration.idleTimeout),

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 import FoundationEssentials
+import SidecarModel
 import Translate
 
 /// The demo model's answer to one chat request, as an OpenAI response or stream: `choices`
@@ -22,7 +23,7 @@ struct DemoCompletion {
         let said = request.messages.last { $0.role == .user }?.content.text ?? ""
         let reply =
             "Hello from the LLM Sidecar demo model (offline, no provider key needed). You said: \(said.isEmpty ? "nothing" : said)"
-        self.id = "chatcmpl-demo-\(UInt32.random(in: .min ... .max))"
+        self.id = FastRandom.identifier("chatcmpl-demo-", digits: 8)
         self.model = request.model
         // Split after each space so the pieces concatenate back to the reply exactly.
         var words: [String] = []

@@ -106,7 +106,7 @@ struct ResponsesEndpoint: Endpoint {
 
     /// `resp_` and 24 hexadecimal digits.
     static func freshID() -> String {
-        "resp_" + String(UInt64.random(in: .min ... .max), radix: 16) + String(UInt32.random(in: .min ... .max), radix: 16)
+        FastRandom.identifier("resp_", digits: 24)
     }
 
     /// The body as sent, for the provider's `/responses`: its model name, and a conversation the

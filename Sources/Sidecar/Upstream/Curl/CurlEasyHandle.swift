@@ -15,13 +15,15 @@ struct CurlEasyHandle {
     let errorBuffer: UnsafeMutablePointer<CChar>
 
     /// A new handle with the options every transfer shares already set.
-    init?() {
+    /// - Parameter sockets: the engine's ``CurlPoller``, which opens and closes the handle's sockets.
+    init?(sockets: UnsafeMutableRawPointer) {
         guard let handle = curl_easy_init() else { return nil }
         self.handle = handle
         self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         self.errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
         do {
             try self.setSharedOptions()
+            try self.check(ccurl_easy_setopt_socket_callbacks(handle, sockets, curlOpenSocketCallback, curlCloseSocketCallback))
         } catch {
             self.destroy()
             return nil
@@ -174,4 +176,17 @@ private let curlHeaderCallback: ccurl_data_callback = { buffer, size, count, use
     guard let userdata else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
     return transfer.engineReceiveHeaderLine(UnsafeRawBufferPointer(start: buffer, count: size * count))
+}
+
+/// `CURLOPT_OPENSOCKETFUNCTION`: the poller opens the socket, so it knows when it is closed.
+private let curlOpenSocketCallback: curl_opensocket_callback = { poller, _, address in
+    guard let poller, let address else { return -1 }
+    return Unmanaged<CurlPoller>.fromOpaque(poller).takeUnretainedValue()
+        .open(family: address.pointee.family, type: address.pointee.socktype, protocol: address.pointee.protocol)
+}
+
+/// `CURLOPT_CLOSESOCKETFUNCTION`: the poller forgets the socket, then closes it.
+private let curlCloseSocketCallback: curl_closesocket_callback = { poller, socket in
+    guard let poller else { return -1 }
+    return Unmanaged<CurlPoller>.fromOpaque(poller).takeUnretainedValue().close(socket: socket)
 }
