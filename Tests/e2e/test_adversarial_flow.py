@@ -336,3 +336,30 @@ def test_a_huge_upstream_header_is_a_malformed_response(launch, emulator):
     assert (status, error_code(body)) == (502, "upstream_malformed_response")
     message = json.loads(body)["error"]["message"]
     assert "header" in message and "memory" not in message.lower()
+
+
+def test_clients_that_reset_in_flight_requests_never_open_the_breaker(launch):
+    """A client leaving while its answer is on the way (a timeout, a cancelled task, a load
+    generator stopping) is not the provider's fault. Such a request once read the whole answer as
+    empty when the reset landed between the answer's arrival and its reading, counted a malformed
+    answer against the provider, and a few of them opened the breaker of a working model."""
+    sidecar = launch("  max_streams: 2000\n")
+    request = chat_request()
+    reset = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # SO_LINGER on, 0 s: close sends a reset
+    for round_ in range(60):  # resets at staggered moments of the requests' lives
+        connections = [connect(sidecar) for _ in range(16)]
+        for connection in connections:
+            connection.sendall(request)
+        time.sleep(0.00015 * round_)
+        for connection in connections:
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, reset)
+            connection.close()
+        time.sleep(0.01)
+    with connect(sidecar) as connection:
+        connection.sendall(request)
+        status, _, body = read_response(connection)
+    assert status == 200, body[:300]
+    lines = sidecar.wait_for_usage_lines(60 * 16 + 1)
+    failures = {(line["http.response.status_code"], line["error.type"]) for line in lines} - {(200, None), (499, "cancelled")}
+    assert not failures, f"a client's reset was counted against the provider: {failures}"
+    assert not [line for line in sidecar.audit_lines() if line["event"] == "breaker_changed"]

@@ -122,11 +122,14 @@ extension CurlTransfer {
 
         /// Ends the transfer from the consumer side. Returns what to resume and whether the
         /// engine must be told (false when the transfer had already ended).
+        ///
+        /// A transfer that already ended keeps what it buffered: a cancellation that lands
+        /// between the answer's arrival and its reading (a client leaving then) must not turn a
+        /// whole answer into an empty one — that read as a malformed answer, a failure that
+        /// opened the breaker of a working provider. The consumer reads it, so its tokens are
+        /// billed; a consumer that is gone frees it with the transfer.
         mutating func cancel() -> (Resumptions, notifyEngine: Bool) {
-            guard self.ending == nil else {
-                self.buffer = []
-                return (Resumptions(), false)
-            }
+            guard self.ending == nil else { return (Resumptions(), false) }
             let error = ProxyError(.cancelled, "The upstream transfer was cancelled.")
             self.ending = .failed(error)
             self.buffer = []
