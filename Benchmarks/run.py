@@ -12,12 +12,15 @@ plain reverse proxy in front of it (the floor any proxy is measured against), th
     native JSON), so the difference to the OpenAI passthrough is the translation's cost,
   * requests per second and CPU time per 1,000 requests of the proxy process,
   * RSS idle, peak under load, and after load,
-  * start-up time: exec to the first proxied chat completion answered.
+  * start-up time: exec to the first proxied chat completion answered,
+  * per request, over a fixed request count (Benchmarks/structural.py), for the direct call, nginx
+    and the sidecar: syscalls by name (strace -c -f), context switches, heap allocations (the
+    malloc interposer Benchmarks/malloc_count.c, in separate instances) and CPU time.
 
 Results print as a table and are written as JSON to bench-results/<UTC timestamp>.json
 (see Benchmarks/README.md). Usage:
 
-    scripts/bench.sh [--duration 5] [--connections 1,16,64] [--litellm]
+    scripts/bench.sh [--duration 5] [--connections 1,16,64] [--litellm] [--structural-requests 20000 | --no-structural]
 """
 
 from __future__ import annotations
@@ -396,15 +399,13 @@ def run_wrk(target: Target, connections: int, duration: int, script: Path) -> di
     }
 
 
-# The targets whose structural figures are measured: what a request costs in syscalls, context
-# switches, allocations and CPU, counted over a fixed number of requests (Benchmarks/structural.py).
-STRUCTURAL_TARGETS = ("direct", "nginx", "sidecar")
-
-
 def start_counted_twins(directory: Path, library: Path, upstream: int, stream_upstream: int, binary: Path,
                         threads: int | None) -> dict[str, tuple[Target, Path]]:
-    """Per structural target, a second instance with the malloc interposer preloaded and the file
-    it counts into: the timed targets never carry the interposer."""
+    """The targets whose structural figures are measured (Benchmarks/structural.py: syscalls, context
+    switches, allocations and CPU per request over a fixed request count), each mapped to a second
+    instance with the malloc interposer preloaded and the file it counts into, so that the timed
+    targets never carry the interposer. Started with the others, so that a twin runs the same
+    binary as its target even when it is rebuilt during the run."""
     def environment(name: str) -> tuple[dict[str, str], Path]:
         counter = directory / f"{name}.allocations"
         return structural.interposer_environment(library, counter), counter
@@ -420,18 +421,14 @@ def start_counted_twins(directory: Path, library: Path, upstream: int, stream_up
     return twins
 
 
-def measure_structure(directory: Path, targets: list[Target], library: Path, arguments: argparse.Namespace,
-                      results: dict) -> list[Target]:
-    """Adds `structural` to the results of each structural target; returns the twins it started."""
-    measured = {target.name: target for target in targets if target.name in STRUCTURAL_TARGETS}
-    stream_port = measured["direct"].stream_port
-    twins = start_counted_twins(directory, library, measured["direct"].port, stream_port, arguments.binary, arguments.threads)
-    for name, target in measured.items():
-        twin, counter = twins[name]
-        results["targets"][name]["structural"] = structural.measure(
+def measure_structure(directory: Path, targets: list[Target], twins: dict[str, tuple[Target, Path]],
+                      arguments: argparse.Namespace, results: dict) -> None:
+    """Adds `structural` to the results of each structural target."""
+    for target in (target for target in targets if target.name in twins):
+        twin, counter = twins[target.name]
+        results["targets"][target.name]["structural"] = structural.measure(
             target.port, process_tree(target.pid), twin.port, counter, write_wrk_script(directory, target.model),
             arguments.structural_requests, arguments.structural_connections)
-    return [twin for twin, _ in twins.values()]
 
 
 def main() -> int:
@@ -463,7 +460,6 @@ def main() -> int:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # thousands of streams need file descriptors
     with tempfile.TemporaryDirectory(prefix="sidecar-bench-") as temporary:
         directory = Path(temporary)
-        library = structural.compile_interposer(directory) if arguments.structural else None
         upstream = start_upstream(directory)
         stream_upstream = start_stream_upstream()
         upstream.stream_port, upstream.stream_process = stream_upstream.stream_port, stream_upstream.stream_process
@@ -472,6 +468,10 @@ def main() -> int:
                                          max_streams=max(counts, default=0) + 100)
         targets.append(sidecar)
         targets += translating_targets(sidecar)
+        twins = {}
+        if arguments.structural:
+            twins = start_counted_twins(directory, structural.compile_interposer(directory), upstream.port, stream_upstream.port,
+                                        arguments.binary, arguments.threads)
         results["sidecar_startup_ms"] = round(startup * 1000, 1)
         redis = None
         if arguments.store:
@@ -505,10 +505,9 @@ def main() -> int:
             for target in (t for t in targets if t.name in ("nginx", "sidecar")):
                 results["targets"][target.name]["idle_streams"] = [
                     streaming.measure_idle_streams(target.stream_port, count, lambda: rss_mb(target.pid)) for count in counts]
-            if library:
-                targets += measure_structure(directory, targets, library, arguments, results)  # stopped with the others
+            measure_structure(directory, targets, twins, arguments, results)
         finally:
-            for target in targets:
+            for target in targets + [twin for twin, _ in twins.values()]:
                 for process in (target.process, target.stream_process):
                     if process:
                         process.terminate()
@@ -646,6 +645,9 @@ def print_structural(results: dict) -> None:
     for label, value in rows:
         ratio = f"{value(sidecar) / value(nginx):.2f}×" if value(nginx) else "-"
         print(f"{label:<22}" + "".join(f"{value(figure):>10.2f}" for figure in figures.values()) + f"{ratio:>15}")
+    for name, figure in figures.items():
+        if figure["non_2xx"]:
+            print(f"warning: {figure['non_2xx']} of {name}'s counted requests were answered with an error: its figures are not a request's")
     print()
 
 
