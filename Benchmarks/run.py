@@ -12,12 +12,15 @@ plain reverse proxy in front of it (the floor any proxy is measured against), th
     native JSON), so the difference to the OpenAI passthrough is the translation's cost,
   * requests per second and CPU time per 1,000 requests of the proxy process,
   * RSS idle, peak under load, and after load,
-  * start-up time: exec to the first proxied chat completion answered.
+  * start-up time: exec to the first proxied chat completion answered,
+  * per request, over a fixed request count (Benchmarks/structural.py), for the direct call, nginx
+    and the sidecar: syscalls by name (strace -c -f), context switches, heap allocations (the
+    malloc interposer Benchmarks/malloc_count.c, in separate instances) and CPU time.
 
 Results print as a table and are written as JSON to bench-results/<UTC timestamp>.json
 (see Benchmarks/README.md). Usage:
 
-    scripts/bench.sh [--duration 5] [--connections 1,16,64] [--litellm]
+    scripts/bench.sh [--duration 5] [--connections 1,16,64] [--litellm] [--structural-requests 20000 | --no-structural]
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import urllib.request
 from pathlib import Path
 
 import streaming
+import structural
 
 ROOT = Path(__file__).resolve().parent.parent
 # The peer gateway's command, in the virtual environment scripts/bootstrap.sh --litellm makes.
@@ -142,7 +146,8 @@ class Target:
         return self.process.pid if self.process else None
 
 
-def start_nginx(directory: Path, name: str, server_blocks: list[str], extra_http: str = "") -> subprocess.Popen:
+def start_nginx(directory: Path, name: str, server_blocks: list[str], extra_http: str = "",
+                environment: dict[str, str] | None = None) -> subprocess.Popen:
     config = directory / f"{name}.conf"
     config.write_text(f"""
 worker_processes 1;
@@ -160,30 +165,32 @@ http {{
     {"".join(f"server {{ {block} }}" for block in server_blocks)}
 }}
 """)
-    return subprocess.Popen(["nginx", "-c", str(config), "-p", str(directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(["nginx", "-c", str(config), "-p", str(directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, **(environment or {})))
 
 
-def start_upstream(directory: Path) -> Target:
+def start_upstream(directory: Path, name: str = "upstream", environment: dict[str, str] | None = None) -> Target:
     port = free_port()
     answers = {"/anthropic/": ANTHROPIC_MESSAGE, "/gemini/": GEMINI_ANSWER, "/": COMPLETION}
     locations = ""
     for path, body in answers.items():
         quoted = body.replace("'", "\\'")
         locations += f"location {path} {{ default_type application/json; return 200 '{quoted}'; }} "
-    process = start_nginx(directory, "upstream", [f"listen 127.0.0.1:{port}; {locations}"])
+    process = start_nginx(directory, name, [f"listen 127.0.0.1:{port}; {locations}"], environment=environment)
     wait_until_serving(port, 10)
     return Target("direct", port, process)
 
 
-def start_nginx_proxy(directory: Path, upstream: int, stream_upstream: int) -> Target:
+def start_nginx_proxy(directory: Path, upstream: int, stream_upstream: int, name: str = "proxy",
+                      environment: dict[str, str] | None = None) -> Target:
     port = free_port()
     stream_port = free_port()
     location = 'location / {{ proxy_pass http://{0}; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }}'
     process = start_nginx(
-        directory, "proxy",
+        directory, name,
         [f"listen 127.0.0.1:{port}; " + location.format("backend"), f"listen 127.0.0.1:{stream_port}; " + location.format("streams")],
         extra_http=f"upstream backend {{ server 127.0.0.1:{upstream}; keepalive 128; }} "
-                   f"upstream streams {{ server 127.0.0.1:{stream_upstream}; keepalive 128; }}")
+                   f"upstream streams {{ server 127.0.0.1:{stream_upstream}; keepalive 128; }}", environment=environment)
     wait_until_serving(port, 10)
     target = Target("nginx", port, process)
     target.stream_port = stream_port
@@ -206,11 +213,12 @@ def start_stream_upstream() -> Target:
 
 
 def start_sidecar(directory: Path, upstream: int, stream_upstream: int, binary: Path, threads: int | None,
-                  max_streams: int, name: str = "sidecar", extra: str = "") -> tuple[Target, float]:
+                  max_streams: int, name: str = "sidecar", extra: str = "",
+                  environment: dict[str, str] | None = None) -> tuple[Target, float]:
     """`max_streams` is raised above the largest idle-stream count: the default (2,000) answers
     the streams beyond it with 503, which is the point of the cap but not what is measured here;
     `max_connections` (default 4,096, at least `max_streams`) with it. `extra` is appended to the
-    configuration (YAML sections)."""
+    configuration (YAML sections); `environment` is added to the process's."""
     port = free_port()
     directory = directory / name
     directory.mkdir(exist_ok=True)
@@ -255,7 +263,7 @@ server:
   max_connections: {max_streams + 100}
 """ + (f"  event_loop_threads: {threads}\n" if threads else "") + extra)
     process = subprocess.Popen([str(binary), "serve", "--config", str(config)], stderr=subprocess.DEVNULL,
-                               env=dict(os.environ, BENCH_API_KEY="bench"))
+                               env=dict(os.environ, BENCH_API_KEY="bench", **(environment or {})))
     startup = wait_until_serving(port, 10)
     target = Target(name, port, process)
     target.stream_port = port if name == "sidecar" else None
@@ -391,6 +399,38 @@ def run_wrk(target: Target, connections: int, duration: int, script: Path) -> di
     }
 
 
+def start_counted_twins(directory: Path, library: Path, upstream: int, stream_upstream: int, binary: Path,
+                        threads: int | None) -> dict[str, tuple[Target, Path]]:
+    """The targets whose structural figures are measured (Benchmarks/structural.py: syscalls, context
+    switches, allocations and CPU per request over a fixed request count), each mapped to a second
+    instance with the malloc interposer preloaded and the file it counts into, so that the timed
+    targets never carry the interposer. Started with the others, so that a twin runs the same
+    binary as its target even when it is rebuilt during the run."""
+    def environment(name: str) -> tuple[dict[str, str], Path]:
+        counter = directory / f"{name}.allocations"
+        return structural.interposer_environment(library, counter), counter
+
+    twins = {}
+    variables, counter = environment("direct")
+    twins["direct"] = (start_upstream(directory, "upstream-counted", variables), counter)
+    variables, counter = environment("nginx")
+    twins["nginx"] = (start_nginx_proxy(directory, upstream, stream_upstream, "proxy-counted", variables), counter)
+    variables, counter = environment("sidecar")
+    sidecar, _ = start_sidecar(directory, upstream, stream_upstream, binary, threads, 100, "sidecar-counted", environment=variables)
+    twins["sidecar"] = (sidecar, counter)
+    return twins
+
+
+def measure_structure(directory: Path, targets: list[Target], twins: dict[str, tuple[Target, Path]],
+                      arguments: argparse.Namespace, results: dict) -> None:
+    """Adds `structural` to the results of each structural target."""
+    for target in (target for target in targets if target.name in twins):
+        twin, counter = twins[target.name]
+        results["targets"][target.name]["structural"] = structural.measure(
+            target.port, process_tree(target.pid), twin.port, counter, write_wrk_script(directory, target.model),
+            arguments.structural_requests, arguments.structural_connections)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
@@ -403,9 +443,13 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results")
     parser.add_argument("--store", action="store_true",
                         help="also measure the sidecar with quotas in the process and on a local redis-server (store:)")
+    parser.add_argument("--structural-requests", type=int, default=20000,
+                        help="requests per fixed-count run of the structural figures (syscalls, context switches, allocations; default 20000)")
+    parser.add_argument("--structural-connections", type=int, default=16, help="connections of those runs (default 16)")
+    parser.add_argument("--no-structural", dest="structural", action="store_false", help="skip the structural figures")
     arguments = parser.parse_args()
     connection_counts = [int(text) for text in arguments.connections.split(",")]
-    for tool in ("nginx", "wrk"):
+    for tool in ("nginx", "wrk") + (("strace", "cc", "stdbuf") if arguments.structural else ()):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: run scripts/bootstrap.sh --bench")
 
@@ -424,6 +468,10 @@ def main() -> int:
                                          max_streams=max(counts, default=0) + 100)
         targets.append(sidecar)
         targets += translating_targets(sidecar)
+        twins = {}
+        if arguments.structural:
+            twins = start_counted_twins(directory, structural.compile_interposer(directory), upstream.port, stream_upstream.port,
+                                        arguments.binary, arguments.threads)
         results["sidecar_startup_ms"] = round(startup * 1000, 1)
         redis = None
         if arguments.store:
@@ -457,8 +505,9 @@ def main() -> int:
             for target in (t for t in targets if t.name in ("nginx", "sidecar")):
                 results["targets"][target.name]["idle_streams"] = [
                     streaming.measure_idle_streams(target.stream_port, count, lambda: rss_mb(target.pid)) for count in counts]
+            measure_structure(directory, targets, twins, arguments, results)
         finally:
-            for target in targets:
+            for target in targets + [twin for twin, _ in twins.values()]:
                 for process in (target.process, target.stream_process):
                     if process:
                         process.terminate()
@@ -537,6 +586,7 @@ def print_table(results: dict) -> None:
                   f"{run['cpu_ms_per_1000_requests'] if run['cpu_ms_per_1000_requests'] is not None else '-':>9} "
                   f"{run['peak_rss_mb'] if run['peak_rss_mb'] is not None else '-':>8}")
     print()
+    print_structural(results)
     for dialect in TRANSLATED_MODELS:
         for run in results["targets"][f"sidecar-{dialect}"]["runs"]:
             print(f"translation to {dialect}, {run['connections']} connections: {run['translation_p50_us']:+.0f} µs p50, "
@@ -570,6 +620,35 @@ def print_table(results: dict) -> None:
     print(f"sidecar start-up to first served request: {results['sidecar_startup_ms']} ms")
     if "litellm_startup_ms" in results:
         print(f"litellm start-up to first served request: {results['litellm_startup_ms']} ms")
+
+
+def print_structural(results: dict) -> None:
+    """The structural figures per request, with the sidecar's as a multiple of nginx's; the syscalls
+    by name below their total, the sidecar's most frequent first, those under 0.01 per request
+    (connection set-up, timers) left to the result file."""
+    figures = {name: entry["structural"] for name, entry in results["targets"].items() if "structural" in entry}
+    if not {"nginx", "sidecar"} <= figures.keys():
+        return
+    sidecar, nginx = figures["sidecar"], figures["nginx"]
+    names = sorted({name for figure in figures.values() for name, calls in figure["syscalls_per_request"].items() if calls >= 0.01},
+                   key=lambda name: (-sidecar["syscalls_per_request"].get(name, 0), -nginx["syscalls_per_request"].get(name, 0)))
+    rows = [("syscalls", lambda figure: figure["syscalls_per_request_total"])]
+    rows += [(f"  {name}", lambda figure, name=name: figure["syscalls_per_request"].get(name, 0)) for name in names]
+    rows += [(label, lambda figure, key=key: figure[key]) for label, key in (
+        ("context switches", "context_switches_per_request"), ("  voluntary", "voluntary_context_switches_per_request"),
+        ("allocations", "allocations_per_request"), ("CPU µs", "cpu_us_per_request"))]
+    print(f"per request, over {sidecar['requests']} requests at {sidecar['connections']} connections "
+          f"(syscalls under strace -c -f, allocations with the malloc interposer):")
+    header = f"{'':<22}" + "".join(f"{name:>10}" for name in figures) + f"{'sidecar/nginx':>15}"
+    print(header)
+    print("-" * len(header))
+    for label, value in rows:
+        ratio = f"{value(sidecar) / value(nginx):.2f}×" if value(nginx) else "-"
+        print(f"{label:<22}" + "".join(f"{value(figure):>10.2f}" for figure in figures.values()) + f"{ratio:>15}")
+    for name, figure in figures.items():
+        if figure["non_2xx"]:
+            print(f"warning: {figure['non_2xx']} of {name}'s counted requests were answered with an error: its figures are not a request's")
+    print()
 
 
 if __name__ == "__main__":

@@ -33,7 +33,9 @@ for option in "$@"; do
         make_venv .venv Tests/e2e/requirements.txt
         ;;
     --bench)
-        apt_install nginx wrk redis-server  # redis-server: --store (the fleet store on loopback)
+        # redis-server: --store (the fleet store on loopback); strace and a C compiler: the structural
+        # figures (syscalls per request; the malloc interposer Benchmarks/malloc_count.c).
+        apt_install nginx wrk redis-server strace gcc libc6-dev
         make_venv .venv Tests/e2e/requirements.txt
         ;;
     --litellm) make_venv .venv-litellm Benchmarks/requirements-litellm.txt ;;
