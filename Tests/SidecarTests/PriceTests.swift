@@ -67,4 +67,20 @@ import Translate
         #expect(Money(picos: -1_500_000_000_000).description == "-1.5")
         #expect(Money(picos: 212_800_000).json.jsonString == "0.0002128")
     }
+
+    /// The decimal form of every sign, size and number of places; non-negative amounts (prices)
+    /// round-trip through parsing.
+    @Test func amountsPrintInTheirShortestDecimalForm() {
+        let cases: [(Int64, String)] = [
+            (0, "0"), (1, "0.000000000001"), (-1, "-0.000000000001"), (2_000_000_000_000, "2"),
+            (-2_500_000_000_000, "-2.5"), (212_800_000, "0.0002128"), (Int64.max, "9223372.036854775807"),
+            (Int64.min + 1, "-9223372.036854775807"),
+        ]
+        for (picos, text) in cases { #expect(Money(picos: picos).description == text) }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let money = Money(picos: Int64.random(in: 0...1_000_000_000_000_000, using: &generator))
+            #expect(Money(parsing: money.description) == money, "\(money.description)")
+        }
+    }
 }

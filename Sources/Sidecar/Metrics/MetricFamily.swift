@@ -24,6 +24,13 @@ struct MetricFamily: Sendable {
         var counts: [Int]
         var sum = 0.0
         var count = 0
+
+        /// Counts `value` in `bucket` (the first bound at or above it; `nil`: only in `+Inf`).
+        mutating func record(_ value: Double, bucket: Int?) {
+            if let bucket { self.counts[bucket] += 1 }
+            self.sum += value
+            self.count += 1
+        }
     }
 
     static let maximumSeries = 500
@@ -55,11 +62,9 @@ struct MetricFamily: Sendable {
 
     mutating func observe(_ value: Double, _ labels: [String]) {
         let key = self.bounded(labels, in: self.histograms.keys.contains(labels), count: self.histograms.count)
-        var histogram = self.histograms[key] ?? Histogram(counts: Array(repeating: 0, count: self.buckets.count))
-        if let index = self.buckets.firstIndex(where: { value <= $0 }) { histogram.counts[index] += 1 }
-        histogram.sum += value
-        histogram.count += 1
-        self.histograms[key] = histogram
+        let bucket = self.buckets.firstIndex { value <= $0 }
+        // Modified in place: a copy taken out and stored back would copy its counts on every observation.
+        self.histograms[key, default: Histogram(counts: Array(repeating: 0, count: self.buckets.count))].record(value, bucket: bucket)
     }
 
     private func bounded(_ labels: [String], in known: Bool, count: Int) -> [String] {

@@ -37,6 +37,11 @@ enum RequestPath {
         if let query, !query.utf8.allSatisfy(Self.isAllowedRaw) {
             throw Self.invalid("The query string holds a control character, a space or a non-ASCII byte; escape it.")
         }
+        return Self.isNormal(path) ? path : try Self.normalizedBySegments(path)
+    }
+
+    /// `path` (checked: starts with `/`, allowed bytes only) rebuilt segment by segment.
+    static func normalizedBySegments(_ path: String) throws(ProxyError) -> String {
         var segments: [String] = []
         for raw in path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
             let segment = try Self.segment(raw)
@@ -48,6 +53,25 @@ enum RequestPath {
             }
         }
         return "/" + segments.joined(separator: "/")
+    }
+
+    /// Whether `path` is its own normal form: segments of unreserved characters only (so no
+    /// escape), none empty (no `//`, no trailing `/`), none `.` or `..`. Nearly every request's
+    /// path is (`/v1/chat/completions`) and is kept as it is, without rebuilding each segment.
+    private static func isNormal(_ path: String) -> Bool {
+        var length = 0
+        var dots = 0
+        for byte in path.utf8.dropFirst() {
+            if byte == UInt8(ascii: "/") {
+                guard length > 0, !(dots == length && length <= 2) else { return false }
+                (length, dots) = (0, 0)
+            } else {
+                guard Self.isUnreserved(byte) else { return false }
+                length += 1
+                if byte == UInt8(ascii: ".") { dots += 1 }
+            }
+        }
+        return length > 0 && !(dots == length && length <= 2)
     }
 
     /// A segment with unreserved escapes decoded and the others upper-cased; refused when it

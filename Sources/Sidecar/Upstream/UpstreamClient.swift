@@ -66,12 +66,16 @@ struct UpstreamResponseHead: Sendable {
         }
     }
 
-    /// The first value of header `name`, compared case-insensitively.
+    /// The first value of header `name`, compared case-insensitively. Scans the block in place:
+    /// a lookup allocates only the value it returns.
     func header(_ name: String) -> String? {
-        let wanted = Array(name.utf8)
-        for line in self.rawBlock.split(separator: UInt8(ascii: "\n")) {
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")), line.distance(from: line.startIndex, to: colon) == wanted.count,
-                zip(line[..<colon], wanted).allSatisfy({ Self.lowercased($0) == Self.lowercased($1) })
+        var start = self.rawBlock.startIndex
+        while start < self.rawBlock.endIndex {
+            let end = self.rawBlock[start...].firstIndex(of: UInt8(ascii: "\n")) ?? self.rawBlock.endIndex
+            let line = self.rawBlock[start..<end]
+            start = end + 1
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon - line.startIndex == name.utf8.count,
+                zip(line[..<colon], name.utf8).allSatisfy({ Self.lowercased($0) == Self.lowercased($1) })
             else { continue }
             return String(String(decoding: line[(colon + 1)...], as: UTF8.self).trimmed)
         }

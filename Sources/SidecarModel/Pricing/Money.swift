@@ -59,16 +59,42 @@ package struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     /// The amount in plain decimal notation with no trailing zeros: `0.0002128`, `12`.
+    /// The decimal form with trailing fraction zeros dropped (`0.00042`, `-3`), written into a
+    /// stack buffer: most amounts fit a small string, so the usage line and the cost header
+    /// allocate nothing for them.
     package var description: String {
-        let magnitude = self.picos.magnitude
-        let whole = String(magnitude / UInt64(Self.picosPerUnit))
-        let sign = self.picos < 0 ? "-" : ""
-        let fraction = magnitude % UInt64(Self.picosPerUnit)
-        guard fraction > 0 else { return sign + whole }
-        var digits = Array(String(fraction).utf8)
-        digits.insert(contentsOf: repeatElement(UInt8(ascii: "0"), count: 12 - digits.count), at: 0)
-        while digits.last == UInt8(ascii: "0") { digits.removeLast() }
-        return sign + whole + "." + String(decoding: digits, as: UTF8.self)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 34) { buffer in
+            var index = buffer.endIndex
+            func put(_ digit: UInt64) {
+                index -= 1
+                buffer[index] = UInt8(ascii: "0") + UInt8(digit)
+            }
+            let unit = UInt64(Self.picosPerUnit)
+            var whole = self.picos.magnitude / unit
+            var fraction = self.picos.magnitude % unit
+            if fraction > 0 {
+                var places = 12
+                while fraction % 10 == 0 {
+                    fraction /= 10
+                    places -= 1
+                }
+                for _ in 0..<places {
+                    put(fraction % 10)
+                    fraction /= 10
+                }
+                index -= 1
+                buffer[index] = UInt8(ascii: ".")
+            }
+            repeat {
+                put(whole % 10)
+                whole /= 10
+            } while whole > 0
+            if self.picos < 0 {
+                index -= 1
+                buffer[index] = UInt8(ascii: "-")
+            }
+            return String(decoding: UnsafeMutableBufferPointer(rebasing: buffer[index...]), as: UTF8.self)
+        }
     }
 
     /// The amount as a JSON number.

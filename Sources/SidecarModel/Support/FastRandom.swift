@@ -21,6 +21,7 @@ package struct FastRandom: RandomNumberGenerator {
     /// SplitMix64's increment, the golden ratio in 64 bits.
     private static let gamma: UInt64 = 0x9E37_79B9_7F4A_7C15
     private static let counter = Atomic<UInt64>(Self.seed())
+    private static let hexadecimal = Array("0123456789abcdef".utf8)
 
     package init() {}
 
@@ -37,7 +38,6 @@ package struct FastRandom: RandomNumberGenerator {
         precondition((1...32).contains(digits), "an identifier holds 1 to 32 random digits")
         var generator = FastRandom()
         var bits = (generator.next(), generator.next())
-        let hexadecimal = Array("0123456789abcdef".utf8)
         let length = prefix.utf8.count + digits
         return String(unsafeUninitializedCapacity: length) { buffer in
             var index = 0
@@ -46,7 +46,7 @@ package struct FastRandom: RandomNumberGenerator {
                 index += 1
             }
             for _ in 0..<digits {
-                buffer[index] = hexadecimal[Int(bits.0 & 0xF)]
+                buffer[index] = Self.hexadecimal[Int(bits.0 & 0xF)]
                 bits = (bits.0 >> 4 | bits.1 << 60, bits.1 >> 4)
                 index += 1
             }
