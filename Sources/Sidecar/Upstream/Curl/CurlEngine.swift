@@ -139,11 +139,15 @@ final class CurlEngine: Service, Sendable {
     /// - Parameter failed: the transfers still running, failed with "shutting down".
     func markExited(failed: Int) {
         self.logger.debug("upstream engine stopped", metadata: ["transfers.failed": "\(failed)"])
-        let waiters = self.inbox.withLock { inbox in
+        // Commands queued after the engine took its last ones: from here `send` refuses them
+        // itself, so these are the only ones left to fail.
+        let (waiters, late) = self.inbox.withLock { inbox in
             inbox.hasExited = true
-            let waiters = inbox.exitWaiters
-            inbox.exitWaiters = []
-            return waiters
+            defer { (inbox.exitWaiters, inbox.commands) = ([], []) }
+            return (inbox.exitWaiters, inbox.commands)
+        }
+        for case .start(let transfer) in late {
+            transfer.engineFail(ProxyError(.upstreamConnectionFailed, "The sidecar is shutting down."))
         }
         for waiter in waiters { waiter.resume() }
     }
