@@ -274,4 +274,48 @@ import Translate
             try await Task.sleep(for: .milliseconds(20))
         }
     }
+
+    /// Transfers started around a shutdown — running, queued with it, or sent after the engine
+    /// exited — all fail with "shutting down"; none is left waiting for an answer.
+    @Test func noTransferOutlivesTheEngineUnanswered() async throws {
+        let listener = try RawSocket.listen()  // accepts, never answers
+        defer { close(listener.descriptor) }
+        let engine = CurlEngine(logger: testLogger)
+        let request = UpstreamRequest(
+            method: "GET",
+            url: "http://127.0.0.1:\(listener.port)/",
+            headers: [],
+            body: [],
+            connectTimeout: .seconds(5),
+            timeout: .seconds(30),
+            proxy: nil
+        )
+        let stop = Task { await engine.shutdown() }
+        let failures = await withTaskGroup(of: ProxyError.Code?.self) { group in
+            for index in 0..<60 {
+                group.addTask {
+                    if index == 30 { await engine.shutdown() }
+                    let transfer = CurlTransfer(request: request, engine: engine)
+                    engine.start(transfer)
+                    // A transfer the engine forgot would wait forever: cancel it after 5 s, so the
+                    // test fails (`cancelled`) instead of hanging.
+                    let watchdog = Task {
+                        try await Task.sleep(for: .seconds(5))
+                        transfer.cancel()
+                    }
+                    defer { watchdog.cancel() }
+                    do {
+                        _ = try await transfer.waitForHead()
+                        return nil
+                    } catch {
+                        return (error as? ProxyError)?.code
+                    }
+                }
+            }
+            return await group.reduce(into: [ProxyError.Code?]()) { $0.append($1) }
+        }
+        await stop.value
+        #expect(failures.count == 60)
+        #expect(failures.allSatisfy { $0 == .upstreamConnectionFailed })
+    }
 }

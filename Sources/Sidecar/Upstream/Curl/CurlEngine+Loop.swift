@@ -16,7 +16,7 @@ extension CurlEngine {
 
         private let engine: CurlEngine
         private let multi: UnsafeMutableRawPointer
-        let poller: CurlPoller
+        private let poller: CurlPoller
         private var active: [ObjectIdentifier: CurlTransfer] = [:]
         private var pool: [CurlEasyHandle] = []
         private var finished: [CurlTransfer] = []
@@ -45,7 +45,9 @@ extension CurlEngine {
             precondition(code == CURLM_OK, "libcurl refused its socket callbacks (\(code.rawValue))")
             while true {
                 let commands = self.engine.takeCommands()
-                if commands.contains(where: { if case .shutdown = $0 { true } else { false } }) { break }
+                if commands.contains(where: { if case .shutdown = $0 { true } else { false } }) {
+                    return self.engine.markExited(failed: self.tearDown(pending: commands))
+                }
                 for command in commands { self.handle(command) }
                 self.runTimerIfDue()
                 self.collectCompletions()
@@ -56,7 +58,6 @@ extension CurlEngine {
                 for ready in self.poller.wait(timeout: timeout) { self.act(on: ready.descriptor, events: ready.curlEvents) }
                 self.trimMemoryWhenIdle()
             }
-            self.engine.markExited(failed: self.tearDown())
         }
 
         private func handle(_ command: Command) {
@@ -191,17 +192,15 @@ extension CurlEngine {
             }
         }
 
-        /// Fails what still runs and frees libcurl's resources. Returns how many transfers failed.
-        private func tearDown() -> Int {
-            let error = ProxyError(.upstreamConnectionFailed, "The sidecar is shutting down.")
+        /// Fails what still runs and what `pending` (the batch that held the shutdown) would have
+        /// started, and frees libcurl's resources. Returns how many running transfers failed.
+        private func tearDown(pending: [Command]) -> Int {
             let failed = self.active.count
             for transfer in Array(self.active.values) {
                 self.remove(transfer)
-                transfer.engineFail(error)
+                transfer.engineFail(CurlEngine.shuttingDown)
             }
-            for command in self.engine.takeCommands() {
-                if case .start(let transfer) = command { transfer.engineFail(error) }
-            }
+            CurlEngine.failStarts(in: pending)
             for easy in self.pool { easy.destroy() }
             self.pool = []
             curl_multi_cleanup(self.multi)

@@ -111,9 +111,7 @@ final class CurlEngine: Service, Sendable {
             defer { inbox.isSleeping = false }
             return (inbox.isSleeping, false)
         }
-        if outcome.rejected, case .start(let transfer) = command {
-            transfer.engineFail(ProxyError(.upstreamConnectionFailed, "The upstream engine has shut down."))
-        }
+        if outcome.rejected { Self.failStarts(in: [command]) }
         if outcome.wake { CurlPoller.wake(descriptor: self.poller.wakeDescriptor) }
     }
 
@@ -146,9 +144,15 @@ final class CurlEngine: Service, Sendable {
             defer { (inbox.exitWaiters, inbox.commands) = ([], []) }
             return (inbox.exitWaiters, inbox.commands)
         }
-        for case .start(let transfer) in late {
-            transfer.engineFail(ProxyError(.upstreamConnectionFailed, "The sidecar is shutting down."))
-        }
+        Self.failStarts(in: late)
         for waiter in waiters { waiter.resume() }
+    }
+
+    /// What a transfer gets when the engine stops before or while running it.
+    static let shuttingDown = ProxyError(.upstreamConnectionFailed, "The sidecar is shutting down.")
+
+    /// Fails the transfers `commands` would have started.
+    static func failStarts(in commands: [Command]) {
+        for case .start(let transfer) in commands { transfer.engineFail(Self.shuttingDown) }
     }
 }
