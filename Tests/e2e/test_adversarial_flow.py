@@ -363,3 +363,36 @@ def test_clients_that_reset_in_flight_requests_never_open_the_breaker(launch):
     failures = {(line["http.response.status_code"], line["error.type"]) for line in lines} - {(200, None), (499, "cancelled")}
     assert not failures, f"a client's reset was counted against the provider: {failures}"
     assert not [line for line in sidecar.audit_lines() if line["event"] == "breaker_changed"]
+
+
+def test_bytes_flooded_behind_a_stream_are_bounded(launch, emulator):
+    """The server keeps reading a connection while its answer streams (`ReadInterestKeeper`), so
+    what a client sends meanwhile is read: a header line that never ends (1 MiB, no CR/LF) and
+    50,000 pipelined requests (2 MiB) on each of 40 connections must leave memory bounded and the
+    sidecar serving."""
+    sidecar = launch("  idle_timeout: 30s\n  request_read_timeout: 5s\n")
+    emulator.cycle("openai", [{"hang_after_chunks": 1, "hang_s": 2}])
+    pid = sidecar.process.pid
+    baseline = status_kib(pid, "VmRSS")
+    garbage = b"GET /" + b"a" * (1 << 20)
+    pipelined = b"GET /healthz HTTP/1.1\r\nHost: sidecar\r\n\r\n" * 50_000  # 2 MiB
+    connections = [connect(sidecar) for _ in range(40)]
+    try:
+        for connection in connections:
+            connection.sendall(chat_request(stream=True))
+            assert read_head(connection)[0].startswith(b"HTTP/1.1 200")
+        for index, connection in enumerate(connections):
+            connection.settimeout(1)  # a connection the sidecar stopped reading fills up: go on
+            try:
+                connection.sendall(garbage if index % 2 else pipelined)
+            except OSError:
+                pass  # not read (the bound) or closed (the header limit) before all of it was sent
+        growth_mib = (status_kib(pid, "VmHWM") - baseline) / 1024
+        assert growth_mib <= 64, f"peak RSS grew {growth_mib:.0f} MiB while 40 clients flooded their connections"
+        with connect(sidecar) as probe:
+            probe.sendall(b"GET /healthz HTTP/1.1\r\nHost: sidecar\r\n\r\n")
+            assert read_response(probe)[0] == 200
+    finally:
+        emulator.cycle("openai", [])
+        for connection in connections:
+            connection.close()
